@@ -1,0 +1,219 @@
+/**
+ * Every refusal Tessera makes, as one table: the stable wire code, the HTTP status and the
+ * default human message. Adapters, the server and the client all read this table, so a code
+ * means the same thing everywhere (STYLE.md §3). Messages never contain a token or a secret.
+ */
+export const ERRORS = {
+  token_missing: { status: 401, message: 'No token was sent' },
+  token_invalid: { status: 401, message: 'Token is invalid' },
+  token_expired: { status: 401, message: 'Token has expired' },
+  token_not_yet_valid: { status: 401, message: 'Token is not valid yet' },
+  token_type_invalid: { status: 401, message: 'Token is of the wrong type' },
+  token_revoked: { status: 401, message: 'Token has been revoked' },
+  fresh_token_required: { status: 401, message: 'A fresh token is required' },
+  refresh_token_reused: { status: 401, message: 'Refresh token was already used' },
+  invalid_credentials: { status: 401, message: 'Invalid username or password' },
+  user_invalid: { status: 401, message: 'The user of this token is unknown or disabled' },
+  invalid_request: { status: 400, message: 'The request is malformed' },
+  token_conflict: { status: 400, message: 'Two different tokens of the same kind were sent' },
+  csrf_failed: { status: 403, message: 'CSRF token is missing or does not match' },
+  origin_refused: { status: 403, message: 'Request origin is not allowed' },
+  insufficient_scope: { status: 403, message: 'Token lacks the required claims' },
+  store_unavailable: { status: 503, message: 'The session store cannot be reached' },
+  validation_failed: { status: 422, message: 'The request body is not valid' },
+  username_taken: { status: 409, message: 'That username is taken' },
+  not_found: { status: 404, message: 'Not found' },
+  payload_too_large: { status: 413, message: 'The request body is too large' },
+  headers_too_large: { status: 431, message: 'The request headers are too large' },
+  unsupported_media_type: { status: 415, message: 'Send the body as application/json' },
+  rate_limited: { status: 429, message: 'Too many attempts; try again later' },
+  server_busy: { status: 503, message: 'The server is busy; try again shortly' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A stable error code, e.g. `'token_expired'`. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * Base class of every refusal: `code` is the wire code, `status` the HTTP status.
+ * @example if (err instanceof TesseraError && err.code === 'token_expired') refresh();
+ */
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Whether a token was presented; RFC 6750 §3 omits the error attribute when none was. */
+  readonly tokenPresented: boolean;
+  /** Seconds after which a retry may succeed (sent as `Retry-After`). */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, options: { message?: string; cause?: unknown; tokenPresented?: boolean; retryAfter?: number } = {}) {
+    super(options.message ?? ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.tokenPresented = options.tokenPresented ?? code !== 'token_missing';
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+type Options = { message?: string; cause?: unknown };
+
+/** No token in any of the places looked. */
+export class TokenMissingError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_missing', { ...options, tokenPresented: false });
+  }
+}
+/** Malformed, forged, or signed by an unknown key, or failing an issuer, audience or lifetime rule. */
+export class TokenInvalidError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_invalid', options);
+  }
+}
+/** `exp` has passed (beyond the leeway). */
+export class TokenExpiredError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_expired', options);
+  }
+}
+/** `nbf` or `iat` lies in the future (beyond the leeway). */
+export class TokenNotYetValidError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_not_yet_valid', options);
+  }
+}
+/** A token of another kind (a refresh token where an access token belongs, or the reverse). */
+export class TokenTypeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_type_invalid', options);
+  }
+}
+/** The token's session was revoked. */
+export class TokenRevokedError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_revoked', options);
+  }
+}
+/** The route needs a token issued by a login, not by a refresh. */
+export class FreshTokenRequiredError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('fresh_token_required', options);
+  }
+}
+/** A refresh token that was already rotated away was presented again. */
+export class RefreshTokenReusedError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('refresh_token_reused', options);
+  }
+}
+/** A login whose credentials were refused; the same answer for an unknown user and a wrong password. */
+export class InvalidCredentialsError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('invalid_credentials', { ...options, tokenPresented: false });
+  }
+}
+/** A valid token whose user the lookup hook did not find, or found disabled. */
+export class UserInvalidError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('user_invalid', options);
+  }
+}
+/** The request itself is malformed (e.g. two `Authorization` headers). */
+export class InvalidRequestError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('invalid_request', { ...options, tokenPresented: true });
+  }
+}
+/** Two different tokens of the same kind came in one request. */
+export class TokenConflictError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('token_conflict', options);
+  }
+}
+/** A cookie-borne token on a state-changing request without the matching `X-CSRF-Token`. */
+export class CsrfError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('csrf_failed', options);
+  }
+}
+/** A cookie-borne state-changing request from a foreign origin. */
+export class OriginRefusedError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('origin_refused', options);
+  }
+}
+/** A valid token that lacks a claim the route requires. */
+export class InsufficientScopeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('insufficient_scope', options);
+  }
+}
+/** The session store did not answer; never treated as an accept. */
+export class StoreUnavailableError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('store_unavailable', options);
+  }
+}
+
+/** A well-formed body that fails validation (422); the message names the field. */
+export class ValidationError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('validation_failed', { ...options, tokenPresented: false });
+  }
+}
+/** A username that is already registered (409). */
+export class UsernameTakenError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('username_taken', { ...options, tokenPresented: false });
+  }
+}
+/** Nothing here, or nothing of the caller's (another user's session answers the same, 404). */
+export class NotFoundError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('not_found', { ...options, tokenPresented: false });
+  }
+}
+/** A body over the size limit (413). */
+export class PayloadTooLargeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('payload_too_large', { ...options, tokenPresented: false });
+  }
+}
+/** Request headers over the size limit (431), refused by the HTTP parser. */
+export class HeadersTooLargeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('headers_too_large', { ...options, tokenPresented: false });
+  }
+}
+/** A body in a media type the route does not take (415). */
+export class UnsupportedMediaTypeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('unsupported_media_type', { ...options, tokenPresented: false });
+  }
+}
+/** Throttled (429); `retryAfter` says when to try again. */
+export class RateLimitedError extends TesseraError {
+  constructor(options: Options & { retryAfter?: number } = {}) {
+    super('rate_limited', { ...options, tokenPresented: false });
+  }
+}
+/** Work queues are full (503); `retryAfter` says when to try again. */
+export class ServerBusyError extends TesseraError {
+  constructor(options: Options & { retryAfter?: number } = {}) {
+    super('server_busy', { ...options, tokenPresented: false });
+  }
+}
+
+/**
+ * A programmer or configuration mistake, thrown at construction and never at a request.
+ * `problems` lists every bad value found, each as one sentence.
+ */
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.length === 1 ? (problems[0] ?? '') : `Invalid configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}

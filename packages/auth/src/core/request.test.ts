@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { fixedClock } from './clock.js';
+import { generateKey, generateRefreshKey } from './keys/key.js';
+import { isSafeMethod, readCookie, readHeaders } from './request.js';
+import { createTessera } from './tessera.js';
+
+describe('readHeaders', () => {
+  it('reads names in any case', () => {
+    const headers = readHeaders(
+      [
+        'AUTHORIZATION',
+        'Bearer abc',
+        'cOOkie',
+        'a=1',
+        'X-Csrf-Token',
+        'c1',
+        'ORIGIN',
+        'https://app.example',
+        'Sec-Fetch-Site',
+        'Cross-Site',
+        'HOST',
+        'app.example',
+      ],
+      'x-csrf-token',
+    );
+    expect(headers).toEqual({
+      authorization: ['Bearer abc'],
+      cookie: ['a=1'],
+      csrf: ['c1'],
+      origin: ['https://app.example'],
+      secFetchSite: 'cross-site',
+      host: 'app.example',
+    });
+  });
+
+  it('keeps every duplicate, in order, so that the caller can refuse them', () => {
+    const headers = readHeaders(
+      [
+        'Authorization',
+        'Bearer one',
+        'authorization',
+        'Bearer two',
+        'Cookie',
+        'a=1',
+        'cookie',
+        'b=2',
+        'Origin',
+        'https://a.example',
+        'origin',
+        'https://b.example',
+        'x-csrf-token',
+        'c1',
+        'X-CSRF-TOKEN',
+        'c2',
+      ],
+      'x-csrf-token',
+    );
+    expect(headers.authorization).toEqual(['Bearer one', 'Bearer two']);
+    expect(headers.cookie).toEqual(['a=1', 'b=2']);
+    expect(headers.origin).toEqual(['https://a.example', 'https://b.example']);
+    expect(headers.csrf).toEqual(['c1', 'c2']);
+  });
+
+  it('collects the configured CSRF header name and no other', async () => {
+    const auth = createTessera({
+      keys: await generateKey('HS256'),
+      refreshKey: await generateRefreshKey(),
+      csrfHeader: 'X-XSRF-Token',
+      clock: fixedClock(Date.UTC(2030, 0, 1)),
+    });
+    const headers = readHeaders(['X-CSRF-Token', 'default-name', 'x-xsrf-token', 'configured'], auth.config.csrfHeader);
+    expect(headers.csrf).toEqual(['configured']);
+  });
+
+  it('reads the host from :authority (HTTP/2) as from Host', () => {
+    expect(readHeaders([':authority', 'app.example:8443'], 'x-csrf-token').host).toBe('app.example:8443');
+  });
+
+  it('returns empty lists when nothing relevant is sent, and ignores a name without a value', () => {
+    const headers = readHeaders(['Accept', 'application/json', 'User-Agent', 'test', 'Authorization'], 'x-csrf-token');
+    expect(headers).toEqual({ authorization: [], cookie: [], csrf: [], origin: [], secFetchSite: undefined, host: undefined });
+  });
+});
+
+describe('isSafeMethod', () => {
+  it.each(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'get', 'Head'])('%s is safe', (method) => {
+    expect(isSafeMethod(method)).toBe(true);
+  });
+
+  it.each(['POST', 'PUT', 'PATCH', 'DELETE', 'post', 'CONNECT', 'PROPFIND', ''])('%j changes state', (method) => {
+    expect(isSafeMethod(method)).toBe(false);
+  });
+});
+
+describe('readCookie', () => {
+  it('finds one cookie among others', () => {
+    expect(readCookie(['a=1; b=2; c=3'], 'b')).toEqual({ value: '2', conflict: false });
+  });
+
+  it('is undefined when the cookie is absent', () => {
+    expect(readCookie(['a=1'], 'b')).toEqual({ value: undefined, conflict: false });
+    expect(readCookie([], 'b')).toEqual({ value: undefined, conflict: false });
+  });
+
+  it('unquotes a quoted value (RFC 6265 §4.1.1 cookie-value)', () => {
+    expect(readCookie(['t="abc.def"'], 't').value).toBe('abc.def');
+  });
+
+  it('keeps a lone quote, which is not a quoted value', () => {
+    expect(readCookie(['t="'], 't').value).toBe('"');
+  });
+
+  it('ignores empty values, quoted or not', () => {
+    expect(readCookie(['t='], 't')).toEqual({ value: undefined, conflict: false });
+    expect(readCookie(['t=""'], 't')).toEqual({ value: undefined, conflict: false });
+    // A cleared cookie beside a live one is not a conflict.
+    expect(readCookie(['t=; t=live'], 't')).toEqual({ value: 'live', conflict: false });
+  });
+
+  it('accepts the same name twice with the same value', () => {
+    expect(readCookie(['t=x; t=x'], 't')).toEqual({ value: 'x', conflict: false });
+    expect(readCookie(['t=x', 't="x"'], 't')).toEqual({ value: 'x', conflict: false });
+  });
+
+  it('reports the same name twice with different values as a conflict', () => {
+    expect(readCookie(['t=x; t=y'], 't').conflict).toBe(true);
+    // Across two Cookie headers too (HTTP/2 splits cookies into several fields).
+    expect(readCookie(['t=x', 't=y'], 't').conflict).toBe(true);
+  });
+
+  it('tolerates spaces around names, values and separators', () => {
+    expect(readCookie(['  a = 1 ;   t  =  v  ;b=2'], 't').value).toBe('v');
+    expect(readCookie(['a=1;t=v'], 't').value).toBe('v');
+  });
+
+  it('matches the whole name, not a prefix or suffix of another', () => {
+    const header = ['tessera-access-old=old; xtessera-access=x; __Host-tessera-access=host; tessera-access=mine'];
+    expect(readCookie(header, 'tessera-access')).toEqual({ value: 'mine', conflict: false });
+    expect(readCookie(header, '__Host-tessera-access')).toEqual({ value: 'host', conflict: false });
+    expect(readCookie(['tessera-access-old=old'], 'tessera-access').value).toBeUndefined();
+  });
+
+  it('treats names as case-sensitive (RFC 6265 §5.4)', () => {
+    expect(readCookie(['T=upper'], 't').value).toBeUndefined();
+  });
+
+  it('keeps an = inside the value and skips parts without one', () => {
+    expect(readCookie(['flag; t=a=b'], 't').value).toBe('a=b');
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * A request as plain values: what every adapter produces and the core reads. No framework
+ * type crosses this line.
+ */
+export interface AuthRequest {
+  /** The HTTP method, e.g. `'POST'`. */
+  readonly method: string;
+  /**
+   * Every header as received, flat as Node's `rawHeaders`: `[name, value, name, value, …]`,
+   * names in any case. The raw list matters: two `Authorization` lines are refused, never
+   * resolved by picking one.
+   */
+  readonly headers: readonly string[];
+  /** The parsed JSON (or form) body, when there is one. */
+  readonly body?: unknown;
+  /** `'http'` or `'https'`: with `Host`, the request's own origin (the default public origin). */
+  readonly protocol?: string;
+  /** The client address as the adapter determined it (socket, or a trusted proxy's header); recorded on the session. */
+  readonly ip?: string;
+}
+
+/** The headers Tessera reads, gathered in one pass over the raw list. */
+export interface RequestHeaders {
+  readonly authorization: string[];
+  readonly cookie: string[];
+  readonly csrf: string[];
+  readonly origin: string[];
+  readonly secFetchSite: string | undefined;
+  readonly host: string | undefined;
+}
+
+/** Collects the headers Tessera reads; `csrfHeader` is the configured CSRF header name in lower case. */
+export function readHeaders(headers: readonly string[], csrfHeader: string): RequestHeaders {
+  const out = {
+    authorization: [] as string[],
+    cookie: [] as string[],
+    csrf: [] as string[],
+    origin: [] as string[],
+    secFetchSite: undefined as string | undefined,
+    host: undefined as string | undefined,
+  };
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase();
+    const value = headers[i + 1] as string;
+    if (name === 'authorization') out.authorization.push(value);
+    else if (name === 'cookie') out.cookie.push(value);
+    else if (name === csrfHeader) out.csrf.push(value);
+    else if (name === 'origin') out.origin.push(value);
+    else if (name === 'sec-fetch-site') out.secFetchSite = value.toLowerCase();
+    else if (name === 'host' || name === ':authority') out.host ??= value;
+  }
+  return out;
+}
+
+/** Methods that never change state (RFC 9110 §9.2.1); every other method is checked for CSRF. */
+export function isSafeMethod(method: string): boolean {
+  const m = method.toUpperCase();
+  return m === 'GET' || m === 'HEAD' || m === 'OPTIONS' || m === 'TRACE';
+}
+
+/** Reads one cookie by name from the `Cookie` header values; two different values for it are reported as `conflict`. */
+export function readCookie(cookieHeaders: readonly string[], name: string): { value: string | undefined; conflict: boolean } {
+  let value: string | undefined;
+  let conflict = false;
+  for (const header of cookieHeaders) {
+    for (const part of header.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+      let v = part.slice(eq + 1).trim();
+      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+      if (v === '') continue;
+      if (value !== undefined && value !== v) conflict = true;
+      value ??= v;
+    }
+  }
+  return { value, conflict };
+}

@@ -1,0 +1,248 @@
+import { resolveConfig, type ResolvedConfig, type TesseraOptions } from './config.js';
+import { ConfigError } from './errors.js';
+import { cookieTransport, SessionManager, type OpenSessionInput, type SessionTokens } from './sessions/sessions.js';
+import type { RevokeReason, SessionRecord } from './sessions/store.js';
+import { clearedCookies, serializeCookie, tokenCookies } from './cookies.js';
+import { authenticateRequest, type AuthenticateOptions, type AuthResult } from './guard.js';
+import type { Jwks } from './keys/key-ring.js';
+import type { AuthRequest } from './request.js';
+import { customClaims, type TokenClaims, type Transport } from './tokens/claims.js';
+import { TokenIssuer, type AccessTokenInput, type IssuedToken, type TokenInput, type TokenPair, type TokenPairInput } from './tokens/issue.js';
+import { TokenVerifier } from './tokens/verify.js';
+
+/**
+ * Tokens, verification, sessions and the request guard over one validated configuration.
+ * Token functions are synchronous (pure `node:crypto`, no I/O); `authenticate` and the session
+ * verbs are async, since a session store takes part.
+ */
+export class Tessera {
+  /** The resolved, frozen configuration. */
+  readonly config: ResolvedConfig;
+  readonly #issuer: TokenIssuer;
+  readonly #verifier: TokenVerifier;
+  readonly #sessions: SessionManager | undefined;
+
+  constructor(options: TesseraOptions) {
+    this.config = resolveConfig(options);
+    this.#issuer = new TokenIssuer(this.config);
+    this.#verifier = new TokenVerifier(this.config);
+    this.#sessions = this.config.sessions === undefined ? undefined : new SessionManager(this.config, this.#issuer, this.#verifier);
+  }
+
+  /** Whether a session store is configured (otherwise tokens cannot be revoked before `exp`). */
+  get stateful(): boolean {
+    return this.#sessions !== undefined;
+  }
+
+  /**
+   * After a successful login: opens a session (device metadata recorded) and returns its fresh
+   * access token and first refresh token. Stateless, it only mints the pair.
+   * @example const { access, refresh } = await auth.openSession({ sub: user.id, userAgent, ip });
+   */
+  async openSession(input: OpenSessionInput): Promise<SessionTokens> {
+    if (this.#sessions !== undefined) return this.#sessions.open(input);
+    const transport = cookieTransport(input.transport);
+    const pair = this.#issuer.pair({
+      sub: input.sub,
+      fresh: input.fresh ?? true,
+      csrf: transport !== undefined,
+      transport,
+      ...(input.claims === undefined ? {} : { claims: input.claims }),
+    });
+    return { ...pair, session: undefined };
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. With a store it rotates: the previous token inside
+   * the grace window gets the current one back, and any older one revokes the session
+   * (`refresh_token_reused`). Stateless, it returns a new access token and the same refresh token.
+   * @example const pair = await auth.refresh(body.refresh_token);
+   */
+  async refresh(refreshToken: string): Promise<SessionTokens> {
+    if (this.#sessions !== undefined) return this.#sessions.refresh(refreshToken);
+    const { claims } = this.#verifier.verify(refreshToken, 'refresh');
+    const base = { sub: claims.sub, sid: claims.sid, ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }) };
+    const access = this.#issuer.access({ ...base, fresh: false }, { inherited: customClaims(claims) });
+    const now = Math.floor(this.config.clock.now() / 1000);
+    return {
+      access,
+      refresh: { token: refreshToken, claims, expiresIn: Math.max(0, claims.exp - now) },
+      sid: claims.sid,
+      csrf: claims.csrf,
+      session: undefined,
+    };
+  }
+
+  /**
+   * Revokes one session (logout, device revoke): its refresh token stops rotating and its access
+   * tokens are refused at once here and on other instances within a second.
+   * @example await auth.revokeSession(caller.sid);
+   */
+  async revokeSession(sid: string, reason: RevokeReason = 'logout'): Promise<boolean> {
+    return this.#needSessions('revokeSession').revoke(sid, reason);
+  }
+
+  /**
+   * Revokes every session of a user (logout-all, password change, user disabled), except `except`.
+   * @example await auth.revokeUserSessions(user.id, 'password_change', { except: newSession.sid });
+   */
+  async revokeUserSessions(sub: string, reason: RevokeReason = 'logout_all', options: { except?: string } = {}): Promise<string[]> {
+    return this.#needSessions('revokeUserSessions').revokeUser(sub, reason, options.except);
+  }
+
+  /**
+   * The user's live sessions, newest first (for a "your devices" page).
+   * @example const sessions = await auth.listSessions(caller.sub);
+   */
+  async listSessions(sub: string): Promise<SessionRecord[]> {
+    return this.#needSessions('listSessions').list(sub);
+  }
+
+  /**
+   * Deletes ended sessions (schedule it, or run it from a CLI); answers how many went.
+   * @example setInterval(() => void auth.purgeSessions(), 3_600_000).unref();
+   */
+  async purgeSessions(): Promise<number> {
+    return this.#needSessions('purgeSessions').purge();
+  }
+
+  /** Closes the session store and bus. */
+  async close(): Promise<void> {
+    await this.#sessions?.close();
+  }
+
+  #needSessions(verb: string): SessionManager {
+    if (this.#sessions === undefined) {
+      throw new ConfigError([
+        `${verb} needs a session store: stateless tokens cannot be revoked before they expire. Pass sessions: { store: memoryStore() } (or a SQL store) to createTessera.`,
+      ]);
+    }
+    return this.#sessions;
+  }
+
+  /**
+   * Mints an access token (`typ: at+jwt`) with the ring's signing key.
+   * @example const { token, expiresIn } = auth.createAccessToken({ sub: user.id, fresh: true });
+   */
+  createAccessToken(input: AccessTokenInput): IssuedToken {
+    return this.#issuer.access(input);
+  }
+
+  /**
+   * Mints a refresh token (`typ: rt+jwt`) with the server-private refresh key.
+   * @example const { token } = auth.createRefreshToken({ sub: user.id, sid });
+   */
+  createRefreshToken(input: TokenInput): IssuedToken {
+    return this.#issuer.refresh(input);
+  }
+
+  /**
+   * Mints an access and a refresh token for one session (a new `sid` unless given).
+   * @example const pair = auth.createTokenPair({ sub: user.id, fresh: true });
+   */
+  createTokenPair(input: TokenPairInput): TokenPair {
+    return this.#issuer.pair(input);
+  }
+
+  /**
+   * Verifies an access token and returns its claims, or throws a `TesseraError`.
+   * @example const claims = auth.verifyAccessToken(token);
+   */
+  verifyAccessToken(token: string): TokenClaims {
+    return this.#verifier.verify(token, 'access').claims;
+  }
+
+  /**
+   * Verifies a refresh token and returns its claims, or throws a `TesseraError`.
+   * @example const claims = auth.verifyRefreshToken(token);
+   */
+  verifyRefreshToken(token: string): TokenClaims {
+    return this.#verifier.verify(token, 'refresh').claims;
+  }
+
+  /**
+   * Finds, verifies and checks the request's token; with `optional`, resolves to null when no
+   * token was sent (a bad token is still refused).
+   * @example const { sub } = await auth.authenticate({ method: 'GET', headers: req.rawHeaders });
+   */
+  authenticate(request: AuthRequest, options: AuthenticateOptions & { optional: true }): Promise<AuthResult | null>;
+  authenticate(request: AuthRequest, options?: AuthenticateOptions): Promise<AuthResult>;
+  async authenticate(request: AuthRequest, options: AuthenticateOptions = {}): Promise<AuthResult | null> {
+    const result = authenticateRequest(request, options, this.config, this.#verifier);
+    // Revocation is by session: one liveness check covers logout, reuse, password change and the rest.
+    if (result !== null && this.#sessions !== undefined) await this.#sessions.assertLive(result.sid);
+    return result;
+  }
+
+  /**
+   * Finds and verifies the request's token with the transport rules (CSRF, Origin) but WITHOUT
+   * the session check: for logout and refresh, which consult the store themselves. Use
+   * `authenticate` for access control.
+   * @example const { sid } = auth.verifyRequest(request, { token: 'refresh' });
+   */
+  verifyRequest(request: AuthRequest, options: AuthenticateOptions = {}): AuthResult {
+    const result = authenticateRequest(request, { ...options, optional: false }, this.config, this.#verifier);
+    if (result === null) throw new TypeError('unreachable: a required token yields a result or an error');
+    return result;
+  }
+
+  /**
+   * The refresh step of an HTTP request: finds the refresh token (with CSRF and Origin checks when
+   * it came in a cookie), rotates it, and says which transport the answer must use — the one the
+   * session was opened with, so a cookie-held refresh token never comes back in a body.
+   * @example const { tokens, transport } = await auth.refreshRequest(request);
+   */
+  async refreshRequest(
+    request: AuthRequest,
+    options: Pick<AuthenticateOptions, 'locations'> = {},
+  ): Promise<{ tokens: SessionTokens; transport: Transport }> {
+    const found = this.verifyRequest(request, { ...options, token: 'refresh' });
+    const tokens = await this.refresh(found.token);
+    return { tokens, transport: found.claims.transport ?? 'bearer' };
+  }
+
+  /**
+   * A new access token for the same session and claims (`fresh: false`), never outliving the
+   * session: for implicit refresh of a near-expiry access cookie.
+   * @example const next = await auth.reissueAccessToken(caller);
+   */
+  async reissueAccessToken(caller: Pick<AuthResult, 'claims'>): Promise<IssuedToken> {
+    const { claims } = caller;
+    const notAfter = this.#sessions === undefined ? undefined : await this.#sessions.endOf(claims.sid);
+    const input = { sub: claims.sub, sid: claims.sid, fresh: false, ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }) };
+    return this.#issuer.access(input, { inherited: customClaims(claims), ...(notAfter === undefined ? {} : { notAfter }) });
+  }
+
+  /**
+   * `Set-Cookie` values for a pair (cookie transport) or for its refresh token alone (hybrid:
+   * pass `{ refresh, csrf }`).
+   * @example reply.header('set-cookie', auth.cookiesFor(pair));
+   */
+  cookiesFor(pair: Pick<TokenPair, 'refresh' | 'csrf'> & { access?: IssuedToken }): string[] {
+    return tokenCookies(this.config, pair).map(serializeCookie);
+  }
+
+  /**
+   * `Set-Cookie` values that delete every Tessera cookie (logout).
+   * @example reply.header('set-cookie', auth.clearCookies());
+   */
+  clearCookies(): string[] {
+    return clearedCookies(this.config).map(serializeCookie);
+  }
+
+  /**
+   * The public JWKS of the access-token keys (asymmetric keys only).
+   * @example app.get('/.well-known/jwks.json', () => auth.jwks());
+   */
+  jwks(): Jwks {
+    return this.config.keys.jwks();
+  }
+}
+
+/**
+ * Validates the options (every problem in one `ConfigError`) and returns a `Tessera`.
+ * @example const auth = createTessera({ keys: await generateKey('EdDSA'), refreshKey: await generateRefreshKey() });
+ */
+export function createTessera(options: TesseraOptions): Tessera {
+  return new Tessera(options);
+}

@@ -1,0 +1,97 @@
+// The public core API of @tessera/auth. Explicit named exports only; internals stay internal.
+export { createTessera, Tessera } from './core/tessera.js';
+export {
+  resolveConfig,
+  type ClaimsContext,
+  type CookieNames,
+  type ResolvedConfig,
+  type TesseraOptions,
+  type TokenKind,
+  type TokenLocation,
+} from './core/config.js';
+export { DEFAULTS } from './core/defaults.js';
+export { parseDuration, type Duration } from './core/duration.js';
+export { fixedClock, systemClock, type Clock } from './core/clock.js';
+export {
+  ConfigError,
+  CsrfError,
+  ERRORS,
+  FreshTokenRequiredError,
+  HeadersTooLargeError,
+  InsufficientScopeError,
+  InvalidCredentialsError,
+  InvalidRequestError,
+  NotFoundError,
+  OriginRefusedError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  RefreshTokenReusedError,
+  ServerBusyError,
+  StoreUnavailableError,
+  TesseraError,
+  TokenConflictError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenMissingError,
+  TokenNotYetValidError,
+  TokenRevokedError,
+  TokenTypeError,
+  UnsupportedMediaTypeError,
+  UserInvalidError,
+  UsernameTakenError,
+  ValidationError,
+  type ErrorCode,
+} from './core/errors.js';
+export { ALGORITHMS, type Algorithm } from './core/keys/algorithms.js';
+export {
+  exportPrivateJwk,
+  exportPublicJwk,
+  generateKey,
+  generateRefreshKey,
+  importKey,
+  importRefreshKey,
+  Key,
+  type KeyInput,
+  type KeyOptions,
+  type KeyPurpose,
+} from './core/keys/key.js';
+export { createKeyRing, KeyRing, type Jwks, type KeyRingInput } from './core/keys/key-ring.js';
+export { RESERVED_CLAIMS, type TokenClaims } from './core/tokens/claims.js';
+export type { AccessTokenInput, IssuedToken, TokenInput, TokenPair, TokenPairInput } from './core/tokens/issue.js';
+export type { AuthRequest } from './core/request.js';
+export type { AuthenticateOptions, AuthResult, ClaimsRequirement } from './core/guard.js';
+export { accessCookie, clearedCookies, serializeCookie, tokenCookies, type CookieDescriptor } from './core/cookies.js';
+export { errorResponse, wwwAuthenticate, type ErrorResponse } from './core/http.js';
+export type { OpenSessionInput, SessionEvent, SessionTokens } from './core/sessions/sessions.js';
+export {
+  rotationRefusal,
+  type BusMessage,
+  type RevocationBus,
+  type RevokeReason,
+  type RotateResult,
+  type RotationInput,
+  type SessionRecord,
+  type SessionStore,
+} from './core/sessions/store.js';
+export {
+  AdapterKit,
+  frameworkTessera,
+  type AdapterOptions,
+  type FrameworkBindings,
+  type FrameworkTessera,
+  type GuardKind,
+  type GuardOptions,
+  type GuardOutcome,
+  type Identity,
+} from './core/adapter-kit.js';
+export {
+  handleLogin,
+  handleLogout,
+  handleRefresh,
+  type CredentialCheck,
+  type LoginIdentity,
+  type LoginOptions,
+  type RefreshOptions,
+} from './core/flows.js';
+export { errorResult, jsonResult, loggedOutResult, tokenResult, type ErrorFormat, type HttpResult, type TokenResponseBody } from './core/respond.js';
+export type { CookieTransport, Transport } from './core/tokens/claims.js';
