@@ -1,0 +1,301 @@
+import { randomId } from '../../internal/random.js';
+import type { ResolvedConfig, ResolvedSessions } from '../config.js';
+import { RefreshTokenReusedError, StoreUnavailableError, TesseraError, TokenExpiredError, TokenRevokedError } from '../errors.js';
+import { customClaims, type CookieTransport, type Transport } from '../tokens/claims.js';
+import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
+import type { TokenVerifier } from '../tokens/verify.js';
+import { LivenessCache } from './liveness.js';
+import type { RevocationBus, RevokeReason, SessionRecord, SessionStore } from './store.js';
+
+/** A session event, for logs and metrics. Never carries a token. */
+export type SessionEvent = {
+  readonly type: 'session_created' | 'rotated' | 'grace_replay' | 'reuse_detected' | 'session_revoked';
+  readonly sid: string;
+  readonly sub: string | undefined;
+  readonly reason?: RevokeReason;
+  readonly at: number;
+};
+
+/** What opening a session needs besides the identity. */
+export interface OpenSessionInput {
+  sub: string | number;
+  /** Default true: a login yields a fresh access token. */
+  fresh?: boolean;
+  /** How the tokens travel; default `'bearer'`. Cookie transports get a CSRF value that survives rotation. */
+  transport?: Transport;
+  claims?: Record<string, unknown>;
+  userAgent?: string | undefined;
+  ip?: string | undefined;
+}
+
+/** Tokens of a session, with the session record when a store keeps one. */
+export interface SessionTokens extends TokenPair {
+  readonly session: SessionRecord | undefined;
+}
+
+const MAX_META = 512;
+
+/**
+ * The refresh-token life cycle over a store (DESIGN.md "Sessions"): open, rotate with a reuse
+ * grace window and reuse detection, revoke by session, and the liveness check every access token
+ * passes. Store failures become `store_unavailable`, never an accept.
+ */
+export class SessionManager {
+  readonly #config: ResolvedConfig;
+  readonly #settings: ResolvedSessions;
+  readonly #store: SessionStore;
+  readonly #bus: RevocationBus | undefined;
+  readonly #issuer: TokenIssuer;
+  readonly #verifier: TokenVerifier;
+  readonly #live: LivenessCache;
+  readonly #onEvent: ((event: SessionEvent) => void) | undefined;
+  #subscribed: Promise<void> | undefined;
+
+  constructor(config: ResolvedConfig, issuer: TokenIssuer, verifier: TokenVerifier) {
+    const sessions = config.sessions;
+    if (sessions === undefined) throw new TypeError('SessionManager needs config.sessions');
+    this.#config = config;
+    this.#settings = sessions;
+    this.#store = sessions.store;
+    this.#bus = sessions.bus;
+    this.#issuer = issuer;
+    this.#verifier = verifier;
+    this.#onEvent = sessions.onEvent;
+    this.#live = new LivenessCache(sessions.livenessCacheSize, config.clock);
+  }
+
+  /** Subscribes to the revocation bus once; the first session call waits for it. */
+  ready(): Promise<void> {
+    if (this.#subscribed === undefined && this.#bus !== undefined) {
+      // A failed subscription is tried again on the next call, not remembered until a restart.
+      this.#subscribed = guard(this.#bus.subscribe((message) => this.#live.apply(message))).catch((err: unknown) => {
+        this.#subscribed = undefined;
+        throw err;
+      });
+    }
+    return this.#subscribed ?? Promise.resolve();
+  }
+
+  async open(input: OpenSessionInput): Promise<SessionTokens> {
+    await this.ready();
+    const config = this.#config;
+    const now = config.clock.now();
+    const sub = String(input.sub);
+    const absoluteExpiresAt = now + config.sessionMaxAge * 1000;
+    const session: SessionRecord = {
+      id: randomId(),
+      userId: sub,
+      currentJti: randomId(),
+      previousJti: null,
+      rotatedAt: now,
+      expiresAt: Math.min(now + config.refreshTtl * 1000, absoluteExpiresAt),
+      absoluteExpiresAt,
+      revokedAt: null,
+      reason: null,
+      createdAt: now,
+      lastUsedAt: now,
+      userAgent: clip(input.userAgent),
+      ip: clip(input.ip),
+    };
+    // Mint before storing, so a mistake in the claims cannot leave a session without tokens.
+    const transport = cookieTransport(input.transport);
+    const csrf = transport === undefined ? undefined : randomId();
+    const tokens = this.#mint(session, { fresh: input.fresh ?? true, csrf, transport, claims: input.claims });
+    await guard(this.#store.create(session));
+    this.#emit('session_created', session.id, sub);
+    await this.#enforceLimit(sub, session.id, now);
+    return { ...tokens, session };
+  }
+
+  /**
+   * Exchanges a refresh token: the current one rotates (one compare-and-set); the previous one
+   * inside the grace window gets the current one back; anything else revokes the session.
+   */
+  async refresh(token: string): Promise<SessionTokens> {
+    const { claims } = this.#verifier.verify(token, 'refresh');
+    await this.ready();
+    const config = this.#config;
+    const now = config.clock.now();
+    const next = { jti: randomId(), rotatedAt: now, expiresAt: now + config.refreshTtl * 1000, now };
+    const result = await guard(this.#store.rotate(claims.sid, claims.jti, next));
+    const extra = { csrf: claims.csrf, transport: claims.transport, claims: undefined, inherited: customClaims(claims) };
+    if (result.ok) {
+      this.#emit('rotated', claims.sid, claims.sub);
+      return { ...this.#mint(result.session, { ...extra, fresh: false }), session: result.session };
+    }
+    if (result.reason === 'not_found' || result.reason === 'revoked') {
+      this.#live.markRevoked(claims.sid);
+      throw new TokenRevokedError({ message: 'The session has ended' });
+    }
+    if (result.reason === 'expired') throw new TokenExpiredError({ message: 'The session has expired' });
+    const session = result.session;
+    const grace = config.reuseGrace * 1000;
+    if (grace > 0 && session.previousJti === claims.jti && now - session.rotatedAt <= grace) {
+      // Two tabs refreshing at once: both end on the one current token (same jti and claims).
+      this.#emit('grace_replay', claims.sid, claims.sub);
+      return { ...this.#mint(session, { ...extra, fresh: false }), session };
+    }
+    await this.#revoke([claims.sid], 'reuse', claims.sub);
+    this.#emit('reuse_detected', claims.sid, claims.sub);
+    throw new RefreshTokenReusedError();
+  }
+
+  /** Throws `token_revoked` unless the session is live; usually answered from memory. */
+  async assertLive(sid: string): Promise<void> {
+    const cached = this.#live.lookup(sid, this.#trustMs());
+    if (cached === true) return;
+    if (cached === false) throw new TokenRevokedError();
+    await this.ready();
+    const generation = this.#live.generation;
+    const bus = this.#bus;
+    if (bus?.isRevoked !== undefined && (await guard(bus.isRevoked(sid)))) {
+      this.#live.markRevoked(sid);
+      throw new TokenRevokedError();
+    }
+    const session = await guard(this.#store.get(sid));
+    const now = this.#config.clock.now();
+    if (session === undefined || session.revokedAt !== null || session.absoluteExpiresAt <= now) {
+      if (session?.revokedAt != null) this.#live.markRevoked(sid);
+      throw new TokenRevokedError();
+    }
+    this.#live.markLive(sid, generation);
+  }
+
+  /** The session's absolute end in epoch seconds, or `token_revoked` when it is not live. */
+  async endOf(sid: string): Promise<number> {
+    const session = await guard(this.#store.get(sid));
+    if (session === undefined || session.revokedAt !== null || session.absoluteExpiresAt <= this.#config.clock.now()) {
+      if (session?.revokedAt != null) this.#live.markRevoked(sid);
+      throw new TokenRevokedError();
+    }
+    return Math.floor(session.absoluteExpiresAt / 1000);
+  }
+
+  /** How long a cached "live" answer holds: while no bus delivers revocations, one second only (DESIGN.md). */
+  #trustMs(): number {
+    const ttl = this.#settings.livenessTtl * 1000;
+    return this.#bus?.connected === true ? ttl : Math.min(1000, ttl);
+  }
+
+  /** Revokes one session; answers whether it was live. */
+  async revoke(sid: string, reason: RevokeReason = 'logout'): Promise<boolean> {
+    await this.ready();
+    const revoked = await guard(this.#store.revoke(sid, reason, this.#config.clock.now()));
+    // Publish even when it was already revoked: a retry after a lost message must reach the others.
+    await this.#announce([sid]);
+    if (revoked) this.#emit('session_revoked', sid, undefined, reason);
+    return revoked;
+  }
+
+  /** Revokes every session of a user, except `except`; answers the ids revoked. */
+  async revokeUser(sub: string, reason: RevokeReason, except?: string): Promise<string[]> {
+    await this.ready();
+    const ids = await guard(this.#store.revokeUser(sub, reason, this.#config.clock.now(), except));
+    await this.#announce(ids);
+    for (const id of ids) this.#emit('session_revoked', id, sub, reason);
+    return ids;
+  }
+
+  /** The user's live sessions, newest first. */
+  async list(sub: string): Promise<SessionRecord[]> {
+    return guard(this.#store.listByUser(sub, this.#config.clock.now()));
+  }
+
+  /** Deletes ended sessions; revoked ones are kept for `retention` seconds for audit. */
+  async purge(): Promise<number> {
+    const now = this.#config.clock.now();
+    return guard(this.#store.purge(now, now - this.#settings.retention * 1000));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.#bus?.close(), this.#store.close()]);
+  }
+
+  async #revoke(ids: string[], reason: RevokeReason, sub: string): Promise<void> {
+    const now = this.#config.clock.now();
+    const done: string[] = [];
+    for (const id of ids) if (await guard(this.#store.revoke(id, reason, now))) done.push(id);
+    await this.#announce(ids);
+    for (const id of done) this.#emit('session_revoked', id, sub, reason);
+  }
+
+  async #announce(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.#live.markRevoked(id);
+    if (ids.length > 0 && this.#bus !== undefined) await guard(this.#bus.publish(ids));
+  }
+
+  async #enforceLimit(sub: string, keep: string, now: number): Promise<void> {
+    const limit = this.#settings.maxPerUser;
+    if (limit === 0) return;
+    const live = await guard(this.#store.listByUser(sub, now));
+    const excess = live.filter((s) => s.id !== keep).slice(Math.max(0, limit - 1));
+    if (excess.length > 0)
+      await this.#revoke(
+        excess.map((s) => s.id),
+        'session_limit',
+        sub,
+      );
+  }
+
+  /** The current refresh token of `session` and a new access token, neither outliving the session. */
+  #mint(
+    session: SessionRecord,
+    options: {
+      fresh: boolean;
+      csrf: string | undefined;
+      transport: CookieTransport | undefined;
+      claims: Record<string, unknown> | undefined;
+      inherited?: Record<string, unknown>;
+    },
+  ): TokenPair {
+    const end = Math.floor(session.absoluteExpiresAt / 1000);
+    const base = {
+      sub: session.userId,
+      sid: session.id,
+      ...(options.csrf === undefined ? {} : { csrf: options.csrf }),
+      ...(options.claims === undefined ? {} : { claims: options.claims }),
+    };
+    const inherited = options.inherited === undefined ? {} : { inherited: options.inherited };
+    const refresh: IssuedToken = this.#issuer.refresh(
+      { ...base, transport: options.transport },
+      {
+        ...inherited,
+        jti: session.currentJti,
+        iat: Math.floor(session.rotatedAt / 1000),
+        exp: Math.floor(session.expiresAt / 1000),
+      },
+    );
+    const access = this.#issuer.access({ ...base, fresh: options.fresh }, { ...inherited, notAfter: end });
+    return { access, refresh, sid: session.id, csrf: options.csrf };
+  }
+
+  #emit(type: SessionEvent['type'], sid: string, sub: string | undefined, reason?: RevokeReason): void {
+    if (this.#onEvent === undefined) return;
+    try {
+      this.#onEvent({ type, sid, sub, at: this.#config.clock.now(), ...(reason === undefined ? {} : { reason }) });
+    } catch {
+      // A failing listener must not turn a completed rotation or revocation into an error.
+    }
+  }
+}
+
+/** The cookie transport named, or undefined for bearer; anything else is a programming error. */
+export function cookieTransport(transport: Transport | undefined): CookieTransport | undefined {
+  if (transport === undefined || transport === 'bearer') return undefined;
+  if (transport === 'cookie' || transport === 'hybrid') return transport;
+  throw new TypeError(`transport must be 'bearer', 'cookie' or 'hybrid' (got ${JSON.stringify(transport)}).`);
+}
+
+/** Runs a store call; anything it throws that is not ours becomes `store_unavailable` (503). */
+async function guard<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (cause) {
+    if (cause instanceof TesseraError) throw cause;
+    throw new StoreUnavailableError({ cause });
+  }
+}
+
+function clip(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value.slice(0, MAX_META);
+}

@@ -1,0 +1,100 @@
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import type { SqlCapabilities } from './capabilities.js';
+import { SESSIONS_TABLE } from './tables.js';
+
+/** The store's own migration bookkeeping, apart from any migrations of the application. */
+export const MIGRATION_TABLE = 'tessera_sessions_migrations';
+export const MIGRATION_LOCK_TABLE = 'tessera_sessions_migrations_lock';
+
+/** In-code migrations, so a bundled or compiled server needs no migration files on disk. Names sort in order. */
+function sessionMigrations(schema: string | undefined): Record<string, Migration> {
+  const ddl = (db: Kysely<unknown>) => (schema === undefined ? db.schema : db.schema.withSchema(schema));
+  return {
+    '0001_sessions': {
+      async up(db) {
+        // Times are epoch milliseconds in int8: past 2038 and never rounded (DESIGN.md "Sessions").
+        await ddl(db)
+          .createTable(SESSIONS_TABLE)
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('current_jti', 'text', (c) => c.notNull())
+          .addColumn('previous_jti', 'text')
+          .addColumn('rotated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('absolute_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .addColumn('reason', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+          .addColumn('user_agent', 'text')
+          .addColumn('ip', 'text')
+          .execute();
+        // listByUser and revokeUser: one user's sessions, newest first.
+        await ddl(db).createIndex('tessera_sessions_user_idx').on(SESSIONS_TABLE).columns(['user_id', 'created_at']).execute();
+        // purge: each arm of its OR has an index of its own; only revoked rows are in the last one.
+        await ddl(db).createIndex('tessera_sessions_absolute_expires_idx').on(SESSIONS_TABLE).column('absolute_expires_at').execute();
+        await ddl(db).createIndex('tessera_sessions_expires_idx').on(SESSIONS_TABLE).column('expires_at').execute();
+        await ddl(db)
+          .createIndex('tessera_sessions_revoked_idx')
+          .on(SESSIONS_TABLE)
+          .column('revoked_at')
+          .where('revoked_at', 'is not', null)
+          .execute();
+      },
+      async down(db) {
+        await ddl(db).dropTable(SESSIONS_TABLE).execute();
+      },
+    },
+  };
+}
+
+/** The schema that unqualified names resolve to (the first existing one on the search_path). */
+async function currentSchema(db: Kysely<unknown>): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? undefined;
+}
+
+export interface MigrateOptions {
+  readonly schema: string | undefined;
+  readonly capabilities: SqlCapabilities;
+  /** Another set of migrations with its own bookkeeping table (an application's tables beside the store's). */
+  readonly set?: MigrationSet;
+}
+
+/** Migrations of an application's own tables, run by `SqlSessionStore.migrate` under the same locks. */
+export interface MigrationSet {
+  /** The bookkeeping table of this set (its lock table is named after it). */
+  readonly table: string;
+  /** In-code migrations, applied in name order. */
+  readonly migrations: Readonly<Record<string, Migration>>;
+}
+
+/** Brings the sessions table (or `set`) to the latest version; running it again, or from two processes at once, is safe. */
+export async function migrateSessions(db: Kysely<unknown>, { schema: named, capabilities, set }: MigrateOptions): Promise<void> {
+  // Kysely's migrator looks for its tables in every schema when given none: one found elsewhere
+  // (another tenant, a test run) would pass for ours. Name the schema unqualified statements use.
+  const schema = named ?? (capabilities.schemas ? await currentSchema(db) : undefined);
+  const run = async (on: Kysely<unknown>): Promise<void> => {
+    const migrator = new Migrator({
+      db: on,
+      provider: { getMigrations: async () => set?.migrations ?? sessionMigrations(schema) },
+      migrationTableName: set?.table ?? MIGRATION_TABLE,
+      migrationLockTableName: set === undefined ? MIGRATION_LOCK_TABLE : `${set.table}_lock`,
+      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+    });
+    const { error } = await migrator.migrateToLatest();
+    if (error !== undefined) throw error instanceof Error ? error : new Error('The session store migration failed.', { cause: error });
+  };
+  if (!capabilities.migrateUnderWriteLock) return run(db);
+  // One connection, held for the whole run; only statements on it are awaited inside the transaction.
+  await db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      await run(connection);
+    } catch (error) {
+      await sql`rollback`.execute(connection);
+      throw error;
+    }
+    await sql`commit`.execute(connection);
+  });
+}

@@ -1,0 +1,185 @@
+import { sql, type Kysely } from 'kysely';
+import { ConfigError } from '../../core/errors.js';
+import type { RotateResult, SessionStore } from '../../core/sessions/store.js';
+import { rotationRefusal } from '../../core/sessions/store.js';
+import { CAPABILITIES, type SqlCapabilities, type SqlDialectName } from './capabilities.js';
+import { migrateSessions, type MigrationSet } from './migrations.js';
+import { SESSIONS_TABLE, toRecord, toRow, type SessionDatabase } from './tables.js';
+
+/** A session store over SQL: the `SessionStore` verbs, migrations and a readiness probe. */
+export interface SqlSessionStore extends SessionStore {
+  /**
+   * Creates or upgrades the sessions table, then the application's own `sets` of migrations (with
+   * the same locking); safe to run again and from several processes at once.
+   */
+  migrate(...sets: readonly MigrationSet[]): Promise<void>;
+  /** The Kysely instance behind the store, for an application's own tables beside the sessions. */
+  readonly db: Kysely<unknown>;
+  /** Resolves when the database answers (readiness); rejects otherwise. */
+  ping(): Promise<void>;
+}
+
+/** Options of `sqlStore` for a Kysely instance the caller brings. */
+export interface SqlStoreOptions {
+  /** Which database is behind the Kysely instance; it selects the capability flags. */
+  readonly dialect: SqlDialectName;
+  /** Postgres only: the schema that holds the tables (default: the connection's search_path). */
+  readonly schema?: string;
+}
+
+/** What a factory adds for a database it opened itself. */
+export interface SqlStoreParts {
+  readonly capabilities: SqlCapabilities;
+  readonly schema: string | undefined;
+  /** Runs the migrations on a connection fit for DDL (Postgres: a longer statement timeout); default `db`. */
+  readonly withMigrationDb?: (run: (db: Kysely<unknown>) => Promise<void>) => Promise<void>;
+  /** Releases what the factory opened. Without it, `close` leaves the caller's Kysely instance open. */
+  readonly destroy?: () => Promise<void>;
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Checks a schema option once, at construction (a mistake there is the programmer's, not a request's). */
+export function checkSchema(schema: string | undefined, capabilities: SqlCapabilities): string | undefined {
+  if (schema === undefined) return undefined;
+  if (!capabilities.schemas) throw new ConfigError(['This database has no schemas: leave the `schema` option unset.']);
+  if (!SCHEMA_NAME.test(schema)) throw new ConfigError(['The `schema` option must be a plain SQL identifier (letters, digits and _, at most 63).']);
+  return schema;
+}
+
+/**
+ * Sessions in a SQL database through a Kysely instance the caller owns (its tables may sit beside
+ * the application's own); `close` leaves that instance open.
+ * @example const store = sqlStore(db, { dialect: 'postgres' }); await store.migrate();
+ */
+export function sqlStore<DB>(db: Kysely<DB>, options: SqlStoreOptions): SqlSessionStore {
+  const capabilities = CAPABILITIES[options.dialect];
+  if (capabilities === undefined) throw new ConfigError(['The `dialect` option must be "sqlite" or "postgres".']);
+  // The store names only its own table; the caller's database type need not declare it.
+  return createSqlStore(db as unknown as Kysely<SessionDatabase>, { capabilities, schema: checkSchema(options.schema, capabilities) });
+}
+
+/**
+ * The store itself. Every verb is one statement, so it is atomic on its own in both databases:
+ * no transaction is opened, nothing else is awaited between a read and a write.
+ */
+export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts): SqlSessionStore {
+  const { capabilities, schema } = parts;
+  const q = schema === undefined ? db : db.withSchema(schema);
+  let closed = false;
+  const open = (): void => {
+    if (closed) throw new Error('The SQL session store is closed.');
+  };
+
+  const get = async (id: string) => {
+    const row = await q.selectFrom(SESSIONS_TABLE).selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : toRecord(row);
+  };
+
+  return {
+    async create(session) {
+      open();
+      // A duplicate id violates the primary key and rejects.
+      await q.insertInto(SESSIONS_TABLE).values(toRow(session)).execute();
+    },
+
+    async get(id) {
+      open();
+      return get(id);
+    },
+
+    async rotate(id, expectedJti, next): Promise<RotateResult> {
+      open();
+      // The compare-and-set: one UPDATE whose WHERE is the whole precondition. Every SET
+      // expression sees the row as it was, so previous_jti takes the old current_jti.
+      const row = await q
+        .updateTable(SESSIONS_TABLE)
+        .set((eb) => ({
+          previous_jti: eb.ref('current_jti'),
+          current_jti: next.jti,
+          rotated_at: next.rotatedAt,
+          // min(next, absolute) without LEAST/min(), which the two databases spell differently.
+          expires_at: sql<number>`case when ${next.expiresAt} < ${sql.ref('absolute_expires_at')} then ${next.expiresAt} else ${sql.ref('absolute_expires_at')} end`,
+          last_used_at: next.now,
+        }))
+        .where('id', '=', id)
+        .where('current_jti', '=', expectedJti)
+        .where('revoked_at', 'is', null)
+        .where('absolute_expires_at', '>', next.now)
+        .where('expires_at', '>', next.now)
+        .returningAll()
+        .executeTakeFirst();
+      if (row !== undefined) return { ok: true, session: toRecord(row) };
+      // Nothing changed; read the row only to say why. If it now looks rotatable, another
+      // rotation won between the two statements: the caller's jti is no longer the current one.
+      const session = await get(id);
+      if (session === undefined) return { ok: false, reason: 'not_found' };
+      return { ok: false, reason: rotationRefusal(session, expectedJti, next.now) ?? 'jti_mismatch', session };
+    },
+
+    async revoke(id, reason, at) {
+      open();
+      const rows = await q
+        .updateTable(SESSIONS_TABLE)
+        .set({ revoked_at: at, reason })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .returning('id')
+        .execute();
+      return rows.length > 0;
+    },
+
+    async revokeUser(userId, reason, at, except) {
+      open();
+      let update = q.updateTable(SESSIONS_TABLE).set({ revoked_at: at, reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+      if (except !== undefined) update = update.where('id', '<>', except);
+      const rows = await update.returning('id').execute();
+      return rows.map((r) => r.id);
+    },
+
+    async listByUser(userId, now) {
+      open();
+      const rows = await q
+        .selectFrom(SESSIONS_TABLE)
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('absolute_expires_at', '>', now)
+        .where('expires_at', '>', now)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'asc')
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    async purge(now, before) {
+      open();
+      const result = await q
+        .deleteFrom(SESSIONS_TABLE)
+        .where((eb) => eb.or([eb('absolute_expires_at', '<=', now), eb('revoked_at', '<', before), eb('expires_at', '<', before)]))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async migrate(...sets) {
+      open();
+      for (const set of [undefined, ...sets]) {
+        const run = (on: Kysely<unknown>) => migrateSessions(on, { schema, capabilities, ...(set === undefined ? {} : { set }) });
+        await (parts.withMigrationDb === undefined ? run(db as unknown as Kysely<unknown>) : parts.withMigrationDb(run));
+      }
+    },
+
+    db: db as unknown as Kysely<unknown>,
+
+    async ping() {
+      open();
+      await sql`select 1`.execute(db);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await parts.destroy?.();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+// One conformance suite for the SessionStore contract, run against every store on real services
+// (memory, SQLite files, Postgres). A store passes only if it keeps every promise of the contract,
+// the atomic compare-and-set of `rotate` above all.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionRecord, SessionStore } from '../../src/core/sessions/store.js';
+
+export interface StoreHarness {
+  store: SessionStore;
+  /** Drops what the harness made (a schema, a file). */
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2030, 0, 1); // epoch ms beyond 2^31 seconds' worth of ms: checks bigint handling
+const DAY = 86_400_000;
+
+const id = (): string => randomBytes(16).toString('base64url');
+
+export function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: id(),
+    userId: `user-${id()}`,
+    currentJti: id(),
+    previousJti: null,
+    rotatedAt: T0,
+    expiresAt: T0 + 7 * DAY,
+    absoluteExpiresAt: T0 + 30 * DAY,
+    revokedAt: null,
+    reason: null,
+    createdAt: T0,
+    lastUsedAt: T0,
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) — “test” 🚀',
+    ip: '2001:db8::1',
+    ...overrides,
+  };
+}
+
+export function describeSessionStore(name: string, make: () => Promise<StoreHarness>): void {
+  describe(`SessionStore conformance: ${name}`, () => {
+    let harness: StoreHarness;
+    let store: SessionStore;
+    beforeAll(async () => {
+      harness = await make();
+      store = harness.store;
+    });
+    afterAll(async () => {
+      await harness?.cleanup();
+    });
+
+    it('stores and returns a session field for field; an unknown id is undefined', async () => {
+      const s = session({ previousJti: id(), userAgent: 'x'.repeat(512) });
+      await store.create(s);
+      expect(await store.get(s.id)).toEqual(s);
+      const bare = session({ userAgent: null, ip: null });
+      await store.create(bare);
+      expect(await store.get(bare.id)).toEqual(bare);
+      expect(await store.get(id())).toBeUndefined();
+    });
+
+    it('refuses a second session with the same id', async () => {
+      const s = session();
+      await store.create(s);
+      await expect(store.create({ ...s, userId: 'other' })).rejects.toThrow();
+      expect((await store.get(s.id))?.userId).toBe(s.userId);
+    });
+
+    it('rotates by compare-and-set: the current jti moves to previous', async () => {
+      const s = session();
+      await store.create(s);
+      const next = { jti: id(), rotatedAt: T0 + 1000, expiresAt: T0 + 1000 + 7 * DAY, now: T0 + 1000 };
+      const result = await store.rotate(s.id, s.currentJti, next);
+      expect(result).toEqual({
+        ok: true,
+        session: {
+          ...s,
+          currentJti: next.jti,
+          previousJti: s.currentJti,
+          rotatedAt: next.rotatedAt,
+          expiresAt: next.expiresAt,
+          lastUsedAt: next.now,
+        },
+      });
+      expect(await store.get(s.id)).toEqual(result.ok ? result.session : undefined);
+    });
+
+    it('never moves a refresh expiry past the absolute one', async () => {
+      const s = session({ absoluteExpiresAt: T0 + 2 * DAY });
+      await store.create(s);
+      const result = await store.rotate(s.id, s.currentJti, { jti: id(), rotatedAt: T0 + DAY, expiresAt: T0 + 8 * DAY, now: T0 + DAY });
+      expect(result.ok && result.session.expiresAt).toBe(T0 + 2 * DAY);
+    });
+
+    it('refuses a rotation and changes nothing when the jti is not the current one', async () => {
+      const s = session({ previousJti: id() });
+      await store.create(s);
+      for (const wrong of [s.previousJti!, id(), '']) {
+        const result = await store.rotate(s.id, wrong, { jti: id(), rotatedAt: T0 + 1, expiresAt: T0 + DAY, now: T0 + 1 });
+        expect(result).toEqual({ ok: false, reason: 'jti_mismatch', session: s });
+      }
+      expect(await store.get(s.id)).toEqual(s);
+    });
+
+    it('refuses rotation of unknown, revoked and expired sessions with the reason', async () => {
+      expect(await store.rotate(id(), id(), { jti: id(), rotatedAt: T0, expiresAt: T0 + DAY, now: T0 })).toEqual({ ok: false, reason: 'not_found' });
+      const revoked = session();
+      await store.create(revoked);
+      await store.revoke(revoked.id, 'logout', T0 + 5);
+      const r1 = await store.rotate(revoked.id, revoked.currentJti, { jti: id(), rotatedAt: T0 + 10, expiresAt: T0 + DAY, now: T0 + 10 });
+      expect(r1).toMatchObject({ ok: false, reason: 'revoked', session: { id: revoked.id, revokedAt: T0 + 5, reason: 'logout' } });
+      const ended = session({ absoluteExpiresAt: T0 + 100 });
+      await store.create(ended);
+      expect(await store.rotate(ended.id, ended.currentJti, { jti: id(), rotatedAt: T0 + 100, expiresAt: T0 + DAY, now: T0 + 100 })).toMatchObject({
+        ok: false,
+        reason: 'expired',
+      });
+      const stale = session({ expiresAt: T0 + 50 });
+      await store.create(stale);
+      expect(await store.rotate(stale.id, stale.currentJti, { jti: id(), rotatedAt: T0 + 50, expiresAt: T0 + DAY, now: T0 + 50 })).toMatchObject({
+        ok: false,
+        reason: 'expired',
+      });
+      expect(await store.get(stale.id)).toEqual(stale);
+    });
+
+    it('lets exactly one of 50 simultaneous rotations of one token win', async () => {
+      const s = session();
+      await store.create(s);
+      const attempts = Array.from({ length: 50 }, (_, i) =>
+        store.rotate(s.id, s.currentJti, { jti: `next-${i}-${id()}`, rotatedAt: T0 + 1, expiresAt: T0 + DAY, now: T0 + 1 }),
+      );
+      const results = await Promise.all(attempts);
+      const winners = results.filter((r) => r.ok);
+      expect(winners).toHaveLength(1);
+      const winner = winners[0]!;
+      for (const loser of results.filter((r) => !r.ok))
+        expect(loser).toMatchObject({ reason: 'jti_mismatch', session: { currentJti: winner.ok ? winner.session.currentJti : '' } });
+      expect((await store.get(s.id))?.previousJti).toBe(s.currentJti);
+    });
+
+    it('revokes once: the first call answers true, later ones false, and the first reason stays', async () => {
+      const s = session();
+      await store.create(s);
+      expect(await store.revoke(s.id, 'logout', T0 + 1)).toBe(true);
+      expect(await store.revoke(s.id, 'reuse', T0 + 2)).toBe(false);
+      expect(await store.get(s.id)).toMatchObject({ revokedAt: T0 + 1, reason: 'logout' });
+      expect(await store.revoke(id(), 'logout', T0)).toBe(false);
+    });
+
+    it('never leaves a usable session when revocation and rotation race', async () => {
+      for (let round = 0; round < 10; round++) {
+        const s = session();
+        await store.create(s);
+        const [rotation, revoked] = await Promise.all([
+          store.rotate(s.id, s.currentJti, { jti: id(), rotatedAt: T0 + 1, expiresAt: T0 + DAY, now: T0 + 1 }),
+          store.revoke(s.id, 'logout', T0 + 1),
+        ]);
+        expect(revoked).toBe(true);
+        const after = await store.get(s.id);
+        expect(after?.revokedAt).toBe(T0 + 1);
+        if (rotation.ok) expect(after?.currentJti).toBe(rotation.session.currentJti);
+        else expect(rotation).toMatchObject({ reason: 'revoked' });
+      }
+    });
+
+    it("revokes every live session of one user, except the one named, and no one else's", async () => {
+      const user = `user-${id()}`;
+      const [a, b, keep] = [session({ userId: user }), session({ userId: user }), session({ userId: user })];
+      const already = session({ userId: user, revokedAt: T0, reason: 'logout' });
+      const stranger = session();
+      for (const s of [a, b, keep, already, stranger]) await store.create(s);
+      expect((await store.revokeUser(user, 'password_change', T0 + 9, keep.id)).sort()).toEqual([a.id, b.id].sort());
+      expect(await store.get(a.id)).toMatchObject({ revokedAt: T0 + 9, reason: 'password_change' });
+      expect(await store.get(already.id)).toMatchObject({ revokedAt: T0, reason: 'logout' });
+      expect((await store.get(keep.id))?.revokedAt).toBeNull();
+      expect((await store.get(stranger.id))?.revokedAt).toBeNull();
+      expect(await store.revokeUser(user, 'logout_all', T0 + 10, keep.id)).toEqual([]);
+      expect(await store.revokeUser(user, 'logout_all', T0 + 11)).toEqual([keep.id]);
+    });
+
+    it("lists a user's live sessions, newest first", async () => {
+      const user = `user-${id()}`;
+      const older = session({ userId: user, createdAt: T0 });
+      const newer = session({ userId: user, createdAt: T0 + 5 });
+      const revoked = session({ userId: user, createdAt: T0 + 6, revokedAt: T0 + 7, reason: 'logout' });
+      const ended = session({ userId: user, createdAt: T0 + 8, absoluteExpiresAt: T0 + 9 });
+      const stale = session({ userId: user, createdAt: T0 + 8, expiresAt: T0 + 9 });
+      for (const s of [older, newer, revoked, ended, stale]) await store.create(s);
+      expect((await store.listByUser(user, T0 + 10)).map((s) => s.id)).toEqual([newer.id, older.id]);
+      expect(await store.listByUser(`user-${id()}`, T0)).toEqual([]);
+    });
+
+    it('purges ended sessions and keeps recent revoked ones for the retention period', async () => {
+      const user = `user-${id()}`;
+      const now = T0 + 40 * DAY;
+      const live = session({ userId: user, absoluteExpiresAt: now + DAY, expiresAt: now + DAY });
+      const ended = session({ userId: user, absoluteExpiresAt: now - 1 });
+      const oldRevoked = session({ userId: user, absoluteExpiresAt: now + DAY, expiresAt: now + DAY, revokedAt: now - 8 * DAY, reason: 'logout' });
+      const newRevoked = session({ userId: user, absoluteExpiresAt: now + DAY, expiresAt: now + DAY, revokedAt: now - DAY, reason: 'logout' });
+      const oldStale = session({ userId: user, absoluteExpiresAt: now + DAY, expiresAt: now - 8 * DAY });
+      for (const s of [live, ended, oldRevoked, newRevoked, oldStale]) await store.create(s);
+      const deleted = await store.purge(now, now - 7 * DAY);
+      expect(deleted).toBeGreaterThanOrEqual(3);
+      expect(await store.get(live.id)).toBeDefined();
+      expect(await store.get(newRevoked.id)).toBeDefined();
+      for (const gone of [ended, oldRevoked, oldStale]) expect(await store.get(gone.id)).toBeUndefined();
+      expect(await store.purge(now, now - 7 * DAY)).toBe(0);
+    });
+  });
+}
