@@ -1,0 +1,99 @@
+// Hono 4 adapter: request → plain values → core → Response. Nothing else happens here.
+import type { Context, Handler, MiddlewareHandler } from 'hono';
+import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
+import { InvalidRequestError } from '../core/errors.js';
+import type { AuthRequest } from '../core/request.js';
+import type { HttpResult } from '../core/respond.js';
+import type { Tessera } from '../core/tessera.js';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Set by a Tessera guard: the verified caller, or null on an optional route without a token. */
+    auth: Identity<unknown> | null;
+  }
+}
+
+/** The guards (middleware) and handlers of one `Tessera` for Hono. */
+export type HonoTessera<User> = FrameworkTessera<MiddlewareHandler, Handler, Context, User>;
+
+/**
+ * Tessera for Hono 4 (on any runtime; on `@hono/node-server` duplicate headers stay visible).
+ * @example
+ * const t = tessera(auth);
+ * app.get('/me', t.required(), (c) => c.json({ sub: t.identity(c).sub }));
+ */
+export function tessera<User = never>(auth: Tessera, options: AdapterOptions<User> = {}): HonoTessera<User> {
+  const kit = new AdapterKit<User>(auth, options);
+  return frameworkTessera<MiddlewareHandler, Handler, Context, User>(kit, {
+    guard: (kind, guardOptions) => async (c, next) => {
+      const request = await toRequest(c);
+      if (request instanceof InvalidRequestError) return respond(kit.error(request));
+      const outcome = await kit.guard(request, kind, guardOptions);
+      if (!outcome.ok) return respond(outcome.result);
+      c.set('auth', outcome.identity);
+      await next();
+      if (outcome.setCookie.length > 0) {
+        // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
+        const later = c.res.headers.getSetCookie();
+        c.header('set-cookie', undefined);
+        for (const cookie of [...outcome.setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
+      }
+      return undefined;
+    },
+    handler: (run) => async (c) => {
+      const request = await toRequest(c);
+      return respond(request instanceof InvalidRequestError ? kit.error(request) : await run(request));
+    },
+    stored: (c) => c.get('auth'),
+  });
+}
+
+/** The part of Node's IncomingMessage that `@hono/node-server` hands over as `c.env.incoming`. */
+interface NodeIncoming {
+  rawHeaders: string[];
+  socket?: { remoteAddress?: string | undefined };
+}
+
+async function toRequest(c: Context): Promise<AuthRequest | InvalidRequestError> {
+  const incoming = nodeIncoming(c.env);
+  const ip = incoming?.socket?.remoteAddress;
+  const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await jsonBody(c);
+  if (body instanceof InvalidRequestError) return body;
+  return {
+    method: c.req.method,
+    // On Node the raw list keeps duplicate headers, which the core refuses; Headers would join them as "a, b".
+    headers: incoming?.rawHeaders ?? [...c.req.raw.headers].flat(),
+    body,
+    protocol: new URL(c.req.url).protocol.replace(/:$/, ''),
+    ...(ip === undefined ? {} : { ip }),
+  };
+}
+
+function nodeIncoming(env: unknown): NodeIncoming | undefined {
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  const incoming: unknown = env.incoming;
+  if (typeof incoming !== 'object' || incoming === null || !('rawHeaders' in incoming) || !Array.isArray(incoming.rawHeaders)) return undefined;
+  return incoming as NodeIncoming;
+}
+
+/** The JSON body (what `express.json()` and Fastify give the other adapters); other types and an empty body give undefined. */
+async function jsonBody(c: Context): Promise<unknown> {
+  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(c.req.header('content-type') ?? '')) return undefined;
+  const text = await c.req.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // No cause kept: V8's SyntaxError quotes the body, which may hold a token or a password.
+    return new InvalidRequestError({ message: 'The body is not valid JSON' });
+  }
+}
+
+function respond(result: HttpResult): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(result.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else for (const item of value) headers.append(name, item);
+  }
+  return new Response(result.body ?? null, { status: result.status, headers });
+}

@@ -1,0 +1,144 @@
+import { clearedCookies, serializeCookie } from './cookies.js';
+import { InvalidCredentialsError, InvalidRequestError, TesseraError, TokenMissingError, UserInvalidError } from './errors.js';
+import { readHeaders, type AuthRequest } from './request.js';
+import { checkOrigin } from './csrf.js';
+import { errorResult, loggedOutResult, tokenResult, type ErrorFormat, type HttpResult } from './respond.js';
+import type { Tessera } from './tessera.js';
+import type { TokenClaims, Transport } from './tokens/claims.js';
+
+/** Who a credential check found: the identity and any claims for its tokens. */
+export interface LoginIdentity {
+  sub: string | number;
+  claims?: Record<string, unknown>;
+}
+
+/** The app's own credential check: the identity, or null/undefined when the credentials are wrong. */
+export type CredentialCheck = (body: unknown, request: AuthRequest) => Promise<LoginIdentity | null | undefined> | LoginIdentity | null | undefined;
+
+/** Options of the login handler. */
+export interface LoginOptions {
+  /** Transports a login may ask for with the body field `transport`; the first is the default. Default `['bearer']`. */
+  transports?: readonly Transport[];
+  errorFormat?: ErrorFormat;
+}
+
+const TRANSPORTS: readonly Transport[] = ['bearer', 'cookie', 'hybrid'];
+
+/**
+ * A login endpoint in one call: the app checks the credentials, Tessera opens the session and
+ * answers per transport. Where cookies will carry the tokens, the login must be JSON (no
+ * cross-site form can log a browser into someone else's account) and same-origin.
+ * @example const result = await handleLogin(auth, request, async (body) => (await users.check(body)) ?? null);
+ */
+export async function handleLogin(auth: Tessera, request: AuthRequest, check: CredentialCheck, options: LoginOptions = {}): Promise<HttpResult> {
+  try {
+    const allowed = options.transports ?? ['bearer'];
+    const transport = chooseTransport(request.body, allowed);
+    if (transport !== 'bearer') {
+      const headers = readHeaders(request.headers, auth.config.csrfHeader);
+      checkOrigin(headers, request.protocol, auth.config);
+      if (!isJson(request.headers)) throw new InvalidRequestError({ message: 'A login that sets cookies must send a JSON body' });
+    }
+    const identity = await check(request.body, request);
+    if (identity === null || identity === undefined) throw new InvalidCredentialsError();
+    const tokens = await auth.openSession({
+      sub: identity.sub,
+      transport,
+      userAgent: header(request.headers, 'user-agent'),
+      ip: request.ip,
+      ...(identity.claims === undefined ? {} : { claims: identity.claims }),
+    });
+    return tokenResult(auth.config, tokens, transport);
+  } catch (err) {
+    if (err instanceof TesseraError) return errorResult(err, options.errorFormat);
+    throw err;
+  }
+}
+
+/**
+ * A refresh endpoint: rotates the refresh token (body, Bearer or cookie + CSRF) and answers in
+ * the session's transport. A dead refresh cookie is cleared with the refusal.
+ * @example const result = await handleRefresh(auth, request);
+ */
+export async function handleRefresh(auth: Tessera, request: AuthRequest, options: RefreshOptions = {}): Promise<HttpResult> {
+  try {
+    if (options.lookupUser !== undefined) {
+      // A refresh mints new tokens: the user must still exist and be enabled, as on every guarded route.
+      const { claims } = auth.verifyRequest(request, { token: 'refresh' });
+      const user = await options.lookupUser(claims);
+      if (user === null || user === undefined) throw new UserInvalidError();
+    }
+    const { tokens, transport } = await auth.refreshRequest(request);
+    return tokenResult(auth.config, tokens, transport);
+  } catch (err) {
+    if (!(err instanceof TesseraError)) throw err;
+    const clear = err.status === 401 && hasTesseraCookie(auth, request) ? clearedCookies(auth.config).map(serializeCookie) : [];
+    return errorResult(err, options.errorFormat, clear);
+  }
+}
+
+/** Options of the refresh handler. */
+export interface RefreshOptions {
+  errorFormat?: ErrorFormat;
+  /** Checked before rotating: null or undefined (an unknown or disabled user) refuses with 401 `user_invalid`. */
+  lookupUser?: (claims: TokenClaims) => unknown;
+}
+
+/**
+ * A logout endpoint: revokes the session named by the refresh token (or else the access token)
+ * and clears the cookies, even when the tokens in them are expired or invalid. Refused only for
+ * a malformed or cross-site request, or when no token at all was sent.
+ * @example const result = await handleLogout(auth, request);
+ */
+export async function handleLogout(auth: Tessera, request: AuthRequest, options: { errorFormat?: ErrorFormat } = {}): Promise<HttpResult> {
+  let sid: string | undefined;
+  let sawToken = false;
+  try {
+    for (const token of ['refresh', 'access'] as const) {
+      try {
+        sid = auth.verifyRequest(request, { token }).sid;
+        break;
+      } catch (err) {
+        if (!(err instanceof TesseraError) || !isTokenProblem(err)) throw err;
+        if (!(err instanceof TokenMissingError)) sawToken = true;
+      }
+    }
+    if (sid === undefined && !sawToken) throw new TokenMissingError({ message: 'Send the refresh token or the access token of the session to end' });
+    if (sid !== undefined && auth.stateful) await auth.revokeSession(sid, 'logout');
+    return loggedOutResult(auth.config);
+  } catch (err) {
+    if (!(err instanceof TesseraError)) throw err;
+    const clear = err.code === 'token_missing' ? clearedCookies(auth.config).map(serializeCookie) : [];
+    return errorResult(err, options.errorFormat, clear);
+  }
+}
+
+/** Problems of the token itself (as opposed to the request): logout still clears cookies for these. */
+function isTokenProblem(err: TesseraError): boolean {
+  return err.status === 401;
+}
+
+function chooseTransport(body: unknown, allowed: readonly Transport[]): Transport {
+  for (const t of allowed) if (!TRANSPORTS.includes(t)) throw new TypeError(`Unknown transport ${JSON.stringify(t)}: use bearer, cookie or hybrid.`);
+  const asked = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).transport : undefined;
+  if (asked === undefined || asked === null) return allowed[0] ?? 'bearer';
+  if (typeof asked !== 'string' || !allowed.includes(asked as Transport)) {
+    throw new InvalidRequestError({ message: `transport must be one of: ${allowed.join(', ')}` });
+  }
+  return asked as Transport;
+}
+
+function header(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < headers.length; i += 2) if ((headers[i] as string).toLowerCase() === name) return headers[i + 1];
+  return undefined;
+}
+
+function isJson(headers: readonly string[]): boolean {
+  const type = header(headers, 'content-type');
+  return type !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type);
+}
+
+function hasTesseraCookie(auth: Tessera, request: AuthRequest): boolean {
+  const names = Object.values(auth.config.cookies.names);
+  return readHeaders(request.headers, auth.config.csrfHeader).cookie.some((c) => names.some((n) => c.includes(`${n}=`)));
+}

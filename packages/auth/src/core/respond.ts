@@ -1,0 +1,73 @@
+import type { ResolvedConfig } from './config.js';
+import { clearedCookies, serializeCookie, tokenCookies } from './cookies.js';
+import { type TesseraError } from './errors.js';
+import { errorResponse } from './http.js';
+import type { Transport } from './tokens/claims.js';
+import type { TokenPair } from './tokens/issue.js';
+
+/** A complete HTTP answer as plain values; adapters write it as it is. */
+export interface HttpResult {
+  readonly status: number;
+  /** Lower-case names; `set-cookie` is a list. */
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  /** JSON text, or undefined for an empty body (204). */
+  readonly body: string | undefined;
+}
+
+/** The body of a token response (RFC 6749 §5.1 shape); tokens that travel in cookies are left out. */
+export interface TokenResponseBody {
+  access_token?: string;
+  refresh_token?: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_expires_in: number;
+  /** Cookie transports: the session's CSRF value, also in the readable CSRF cookie. */
+  csrf_token?: string;
+}
+
+/** How the error body looks: Tessera's `{error, message}`, or flask-jwt-extended's `{msg}`. */
+export type ErrorFormat = 'tessera' | 'flask';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The answer to a login or refresh, per transport (DESIGN.md "Transports"): `bearer` puts both
+ * tokens in the body; `cookie` puts both in HttpOnly cookies and neither in the body; `hybrid`
+ * puts the access token in the body and the refresh token in a cookie. Always `no-store`.
+ */
+export function tokenResult(config: ResolvedConfig, pair: TokenPair, transport: Transport): HttpResult {
+  const body: TokenResponseBody = { token_type: 'Bearer', expires_in: pair.access.expiresIn, refresh_expires_in: pair.refresh.expiresIn };
+  let cookies: string[] = [];
+  if (transport === 'bearer') {
+    body.access_token = pair.access.token;
+    body.refresh_token = pair.refresh.token;
+  } else {
+    if (transport === 'hybrid') body.access_token = pair.access.token;
+    if (pair.csrf !== undefined) body.csrf_token = pair.csrf;
+    const withAccess = transport === 'cookie' ? { access: pair.access } : {};
+    cookies = tokenCookies(config, { refresh: pair.refresh, csrf: pair.csrf, ...withAccess }).map(serializeCookie);
+  }
+  return {
+    status: 200,
+    headers: { 'content-type': JSON_TYPE, ...NO_STORE, ...(cookies.length > 0 ? { 'set-cookie': cookies } : {}) },
+    body: JSON.stringify(body),
+  };
+}
+
+/** 204 with every Tessera cookie cleared (logout). */
+export function loggedOutResult(config: ResolvedConfig): HttpResult {
+  return { status: 204, headers: { ...NO_STORE, 'set-cookie': clearedCookies(config).map(serializeCookie) }, body: undefined };
+}
+
+/** A JSON answer that is not a token response (e.g. `/me`), `no-store` since it is about an account. */
+export function jsonResult(status: number, value: unknown): HttpResult {
+  return { status, headers: { 'content-type': JSON_TYPE, ...NO_STORE }, body: JSON.stringify(value) };
+}
+
+/** The answer to a refusal, in the chosen format; `extraCookies` (e.g. cleared ones) are added. */
+export function errorResult(error: TesseraError, format: ErrorFormat = 'tessera', extraCookies: readonly string[] = []): HttpResult {
+  const base = errorResponse(error);
+  const body = format === 'flask' ? JSON.stringify({ msg: error.message }) : base.body;
+  return { status: base.status, headers: { ...base.headers, ...(extraCookies.length > 0 ? { 'set-cookie': extraCookies } : {}) }, body };
+}

@@ -1,0 +1,148 @@
+// The Hono adapter on a real listening server (@hono/node-server), through the shared adapter
+// suite, then what is Hono's own: JSON bodies read by the adapter, the fetch-only path without
+// Node's raw headers (app.request), and where a guard's cookies go among the handler's.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { tessera } from '../../src/adapters/hono.js';
+import { fixedClock } from '../../src/core/clock.js';
+import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
+import type { TokenResponseBody } from '../../src/core/respond.js';
+import { createTessera } from '../../src/core/tessera.js';
+import { memoryStore } from '../../src/stores/memory.js';
+import { adapterSuite, check, closeServer, json, rawRequest, send, TRANSPORTS, whoami, type Serve } from './adapter-suite.js';
+
+const serveHono: Serve = async (auth, options) => {
+  const t = tessera(auth, options);
+  const app = new Hono();
+  app.post('/auth/login', t.login(check, { transports: TRANSPORTS }));
+  app.post('/auth/refresh', t.refresh());
+  app.post('/auth/logout', t.logout());
+  app.get('/me', t.required(), (c) => c.json(whoami(t.identity(c))));
+  app.post('/me', t.required(), (c) => c.json(whoami(t.identity(c))));
+  app.get('/maybe', t.optional(), (c) => c.json(whoami(c.get('auth'))));
+  app.get('/fresh', t.fresh(), (c) => c.json(whoami(t.identity(c))));
+  app.get('/admin', t.required({ claims: { role: 'admin' } }), (c) => c.json(whoami(t.identity(c))));
+  app.post('/auth/session', t.refreshRequired(), (c) => c.json(whoami(t.identity(c))));
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => closeServer(server) };
+};
+
+adapterSuite('hono', serveHono);
+
+describe('hono adapter', () => {
+  let keys: Key;
+  let refreshKey: Key;
+  beforeAll(async () => {
+    keys = await generateKey('EdDSA');
+    refreshKey = await generateRefreshKey();
+  });
+  const setup = () => {
+    const clock = fixedClock(Date.UTC(2030, 0, 1));
+    const auth = createTessera({ keys, refreshKey, clock, sessions: { store: memoryStore() } });
+    onTestFinished(() => auth.close());
+    return { auth, clock, t: tessera(auth) };
+  };
+
+  it('answers a malformed JSON body at login, refresh and logout with 400 invalid_request in the Tessera format', async () => {
+    const { auth } = setup();
+    const served = await serveHono(auth, {});
+    onTestFinished(() => served.close());
+    for (const path of ['/auth/login', '/auth/refresh', '/auth/logout']) {
+      const answer = await send(served.url, 'POST', path, { headers: { 'content-type': 'application/json' }, body: '{"refresh_token": "eyJ' });
+      expect(answer.status).toBe(400);
+      expect(json(answer)).toEqual({ error: 'invalid_request', message: 'The body is not valid JSON' });
+      expect(answer.headers['www-authenticate']).toMatch(/^Bearer error="invalid_request"/);
+    }
+  });
+
+  it('reads no body on a guarded GET, even a malformed JSON one sent over a raw socket', async () => {
+    const { auth } = setup();
+    const served = await serveHono(auth, {});
+    onTestFinished(() => served.close());
+    const login = await send(served.url, 'POST', '/auth/login', { json: { username: 'alice', password: 'pw' } });
+    const token = json<TokenResponseBody>(login).access_token!;
+    const answer = await rawRequest(served.url, ['GET /me HTTP/1.1', `Authorization: Bearer ${token}`, 'Content-Type: application/json'], '{nope');
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ sub: 'alice' });
+  });
+
+  it('works without Node (app.request): headers come from the Request, and a merged pair of Authorization values is still refused', async () => {
+    const { auth, t } = setup();
+    const app = new Hono();
+    app.post('/auth/login', t.login(check));
+    app.get('/me', t.required(), (c) => c.json(whoami(t.identity(c))));
+    const login = await app.request('/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'pw' }),
+    });
+    expect(login.status).toBe(200);
+    const { access_token } = (await login.json()) as TokenResponseBody;
+    expect(await (await app.request('/me', { headers: { authorization: `Bearer ${access_token!}` } })).json()).toEqual({ sub: 'alice', user: null });
+    const twice = new Headers();
+    twice.append('authorization', `Bearer ${access_token!}`);
+    twice.append('authorization', `Bearer ${access_token!}`);
+    const merged = await app.request('/me', { headers: twice });
+    expect(merged.status).toBe(400);
+    expect(((await merged.json()) as { error: string }).error).toBe('invalid_request');
+    expect((await auth.listSessions('alice'))[0]?.ip).toBeNull();
+  });
+
+  it("puts a guard's re-issued cookie ahead of the handler's own cookies, whether the handler uses c.header or returns a Response", async () => {
+    const clock = fixedClock(Date.UTC(2030, 0, 1));
+    const auth = createTessera({ keys, refreshKey, clock, cookies: { secure: false } });
+    const t = tessera(auth, { implicitRefresh: { within: '5m' } });
+    const app = new Hono();
+    app.get('/context', t.required(), (c) => {
+      c.header('set-cookie', 'app=1', { append: true });
+      return c.json({ ok: true });
+    });
+    app.get(
+      '/response',
+      t.required(),
+      () =>
+        new Response('{}', {
+          headers: [
+            ['set-cookie', 'app=1'],
+            ['set-cookie', 'app=2'],
+          ],
+        }),
+    );
+    const { access } = auth.createTokenPair({ sub: 'alice', csrf: true });
+    clock.advance(11 * 60_000);
+    const cookie = `${auth.config.cookies.names.access}=${access.token}`;
+    for (const [path, own] of [
+      ['/context', ['app=1']],
+      ['/response', ['app=1', 'app=2']],
+    ] as const) {
+      const cookies = (await app.request(path, { headers: { cookie } })).headers.getSetCookie();
+      expect(cookies.map((c) => c.slice(0, c.indexOf(';') < 0 ? undefined : c.indexOf(';')).split('=')[0])).toEqual([
+        'tessera-access',
+        ...own.map(() => 'app'),
+      ]);
+      expect(cookies.slice(1)).toEqual(own);
+    }
+  });
+
+  it('leaves a JSON body the guard read for the handler, and takes a refresh token from it', async () => {
+    const { auth, t } = setup();
+    const { refresh } = await auth.openSession({ sub: 'alice' });
+    const app = new Hono();
+    app.post('/echo', t.refreshRequired(), async (c) => c.json({ sub: t.identity(c).sub, body: await c.req.json<unknown>() }));
+    const body = { refresh_token: refresh.token, note: 'kept' };
+    const answer = await app.request('/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ sub: 'alice', body });
+  });
+
+  it('identity() throws where no guard ran', async () => {
+    const { t } = setup();
+    const app = new Hono();
+    app.get('/open', (c) => c.json(t.identity(c)));
+    expect((await app.request('/open')).status).toBe(500);
+  });
+});
