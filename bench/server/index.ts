@@ -1,0 +1,379 @@
+// bench/server: the real auth server (`node packages/server/dist/cli.js serve`, a child process configured by TESSERA_*
+// variables) on SQLite and on Postgres + Redis, beside a bare Fastify route, in one run: /auth/me, /auth/refresh (a new
+// refresh token on every request: seeded sessions, each answer's token fed to the next request) and /auth/login
+// throughput and p99; then /auth/me's p99 under a paced probe, idle and during a login storm. Targets: /auth/me ≥ 0.5×
+// bare Fastify; refresh ≥ 5k/s on SQLite and ≥ 3k/s on Postgres; /auth/me p99 during a login storm ≤ 2× its idle p99.
+import type { Request as CannonRequest } from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createClient } from 'redis';
+import { BenchSuite, type SuiteReport } from '../harness.js';
+import {
+  cannon,
+  forkServer,
+  freePort,
+  httpJson,
+  httpOptions,
+  median,
+  percentile,
+  probeLatency,
+  profileArgs,
+  stopChild,
+  type Child,
+  type LoadResult,
+} from '../http/load.js';
+
+const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
+const PG_URL = process.env.TESSERA_BENCH_DATABASE_URL ?? process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** A logical Redis database of this benchmark's own. The server's prefix is fixed ('tessera:'); its channel is global across dbs. */
+const REDIS_URL = process.env.TESSERA_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/12';
+const RUN = randomBytes(4).toString('hex');
+const SCHEMA = `bench_server_${RUN}`;
+const PASSWORD = 'correct horse battery staple';
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+/** Refresh sessions: twice the connections, so a fresh token is always waiting for the next request. */
+const CHAINS = 2 * CONNECTIONS;
+/** Users whose sessions rotate (each under the server's default limit of 10 live sessions per user). */
+const CHAIN_USERS = Math.ceil(CHAINS / 5);
+/** Users the login storm signs in, round robin (each login past 10 sessions revokes that user's oldest, as in production). */
+const STORM_USERS = 8;
+const STORM_CONNECTIONS = 8;
+/** The paced /auth/me probe: requests per second, over twice the round's time. */
+const PROBE_RATE = 250;
+const TARGETS = { me: 0.5, refresh: { SQLite: 5000, 'Postgres + Redis': 3000 } as Record<string, number>, storm: 2 };
+
+// Ten rounds (the harness treats fewer as a smoke run) of 800 ms (the latency probe runs twice as long): about three minutes.
+const options = httpOptions({ rounds: 10, timeMs: 800, quickRounds: 2, quickTimeMs: 400 });
+const suite = new BenchSuite('server', options);
+
+interface Deployment {
+  readonly name: 'SQLite' | 'Postgres + Redis';
+  readonly url: string;
+  readonly pid: number;
+  readonly meToken: string;
+  readonly chain: TokenChain;
+}
+
+/** Fresh refresh tokens waiting for a request, and those sent whose answer has not been read yet. */
+interface TokenChain {
+  readonly ready: string[];
+  readonly inflight: Set<string>;
+}
+
+const runs = new Map<string, LoadResult[]>();
+const cleanups: (() => Promise<void> | void)[] = [];
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-server-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema "${SCHEMA}"`);
+  cleanups.push(async () => {
+    await admin.query(`drop schema if exists "${SCHEMA}" cascade`);
+    await admin.end();
+  });
+  cleanups.push(async () => {
+    const redis = createClient({ url: REDIS_URL });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    // The server's keys (revocations, throttle counters) in this benchmark's own database.
+    for await (const keys of redis.scanIterator({ MATCH: 'tessera:*', COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+    await redis.close();
+  });
+
+  const bare = await forkServer<{ port: number }>(new URL('./bare.ts', import.meta.url), []);
+  cleanups.push(() => bare.stop());
+  const pgUrl = new URL(PG_URL);
+  pgUrl.searchParams.set('options', `-c search_path=${SCHEMA}`);
+  const deployments = [
+    await deploy('SQLite', { TESSERA_DATABASE_URL: `sqlite:${join(dir, 'tessera.db')}` }),
+    await deploy('Postgres + Redis', { TESSERA_DATABASE_URL: pgUrl.toString(), TESSERA_REDIS_URL: REDIS_URL }),
+  ];
+
+  for (const d of deployments) addThroughput(d, bare);
+  for (const d of deployments) addStorm(d);
+
+  const report = await suite.run();
+  extend(report, deployments);
+}
+
+/** Starts the server, registers the users and seeds the sessions. */
+async function deploy(name: Deployment['name'], env: Record<string, string>): Promise<Deployment> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...profileArgs(), CLI, 'serve'], {
+    env: {
+      ...process.env,
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: String(port),
+      // Request logs off: at 'info' Fastify writes two lines per request, which would be measured instead of auth.
+      TESSERA_LOG_LEVEL: 'warn',
+      // Under the throttle for the whole run: a storm of 429s would be measured otherwise.
+      TESSERA_LOGIN_LIMIT: '1000000/1m',
+      TESSERA_LOGIN_IP_LIMIT: '1000000/1m',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  cleanups.push(() => stopChild(child));
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, child);
+
+  const register = async (username: string): Promise<void> => {
+    const { status, body } = await httpJson(`${url}/auth/register`, { body: { username, password: PASSWORD } });
+    if (status !== 201) throw new Error(`${name}: registering ${username} answered ${status} ${JSON.stringify(body)}`);
+  };
+  const names = [
+    'meuser',
+    ...Array.from({ length: CHAIN_USERS }, (_, i) => `chain${i}`),
+    ...Array.from({ length: STORM_USERS }, (_, i) => `storm${i}`),
+  ];
+  await Promise.all(names.map(register));
+  const me = await login(url, 'meuser');
+  const chain: TokenChain = { ready: [], inflight: new Set() };
+  for (let i = 0; i < CHAINS; i++) chain.ready.push((await login(url, `chain${i % CHAIN_USERS}`)).refresh_token);
+  return { name, url, pid: child.pid!, meToken: me.access_token, chain };
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`The server exited (${child.exitCode}) before it answered.`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`The server at ${url} did not answer /healthz within 30 s.`);
+}
+
+async function login(url: string, username: string): Promise<{ access_token: string; refresh_token: string }> {
+  const { status, body } = await httpJson(`${url}/auth/login`, { body: { username, password: PASSWORD } });
+  const tokens = body as { access_token?: string; refresh_token?: string };
+  if (status !== 200 || tokens.access_token === undefined || tokens.refresh_token === undefined)
+    throw new Error(`login of ${username} answered ${status} ${JSON.stringify(body)}`);
+  return { access_token: tokens.access_token, refresh_token: tokens.refresh_token };
+}
+
+function record(key: string, result: LoadResult): number {
+  if (!runs.has(key)) runs.set(key, []);
+  runs.get(key)!.push(result);
+  return result.rps;
+}
+
+/** The login requests of a load run: the storm users in turn. */
+function loginRequests(): CannonRequest[] {
+  let n = 0;
+  return [
+    {
+      method: 'POST',
+      path: '/auth/login',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => ({ ...request, body: JSON.stringify({ username: `storm${n++ % STORM_USERS}`, password: PASSWORD }) }),
+    },
+  ];
+}
+
+function addThroughput(d: Deployment, bare: Child<{ port: number }>): void {
+  const group = suite.group(`server · ${d.name}`, 'bare Fastify');
+  const key = (c: string): string => `${group.name} › ${c}`;
+  group.addMeasured('bare Fastify', async () =>
+    record(key('bare Fastify'), await cannon({ url: `${bare.url}/bare`, connections: CONNECTIONS, durationMs: options.timeMs, serverPid: bare.pid })),
+  );
+  group.addMeasured('/auth/me', async () =>
+    record(
+      key('/auth/me'),
+      await cannon({
+        url: `${d.url}/auth/me`,
+        connections: CONNECTIONS,
+        durationMs: options.timeMs,
+        serverPid: d.pid,
+        headers: { authorization: `Bearer ${d.meToken}` },
+      }),
+    ),
+  );
+  group.addMeasured('/auth/refresh', async () => record(key('/auth/refresh'), await refreshRun(d)));
+  group.addMeasured('/auth/login', async () =>
+    record(
+      key('/auth/login'),
+      await cannon({ url: d.url, connections: CONNECTIONS, durationMs: options.timeMs, serverPid: d.pid, requests: loginRequests() }),
+    ),
+  );
+  group.note(
+    `${CONNECTIONS} connections, ${options.timeMs} ms per run. /auth/me: one access token (EdDSA, the server's default); /auth/refresh: ${CHAINS} sessions, each request presenting a session's current refresh token; /auth/login: argon2id, ${STORM_USERS} users in turn.`,
+  );
+  suite.target({ group: group.name, case: '/auth/me', atLeast: TARGETS.me, label: `/auth/me ≥ ${TARGETS.me}× bare Fastify` });
+}
+
+/**
+ * One /auth/refresh load run: each request takes a waiting token and each answer's new token goes back in line, so every
+ * request is a real rotation. Requests cut off when the run stops are replayed once at once (inside the reuse grace
+ * window: the server answers with the session's current token), so every chain goes on in the next round.
+ */
+async function refreshRun(d: Deployment): Promise<LoadResult> {
+  const { chain } = d;
+  const requests: CannonRequest[] = [
+    {
+      method: 'POST',
+      path: '/auth/refresh',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request, context) => {
+        const token = chain.ready.shift();
+        if (token === undefined) throw new Error('No refresh token waiting: more connections than sessions.');
+        chain.inflight.add(token);
+        (context as { token?: string }).token = token;
+        return { ...request, body: JSON.stringify({ refresh_token: token }) };
+      },
+      onResponse: (status, body, context) => {
+        const sent = (context as { token?: string }).token;
+        if (sent !== undefined) chain.inflight.delete(sent);
+        // Anything but 200 fails the run (cannon counts statuses); the chain of that session ends here.
+        if (status === 200) chain.ready.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+      },
+    },
+  ];
+  const result = await cannon({ url: d.url, connections: CONNECTIONS, durationMs: options.timeMs, serverPid: d.pid, requests }).catch(
+    (err: unknown) => err,
+  );
+  for (const token of [...chain.inflight]) {
+    chain.inflight.delete(token);
+    const { status, body } = await httpJson(`${d.url}/auth/refresh`, { body: { refresh_token: token } });
+    if (status !== 200) throw new Error(`Replaying a cut-off refresh answered ${status} ${JSON.stringify(body)}`);
+    chain.ready.push((body as { refresh_token: string }).refresh_token);
+  }
+  if (result instanceof Error) throw result;
+  return result as LoadResult;
+}
+
+/** p99 of the paced /auth/me probe, as a rate (1000 / p99 ms) so that the harness's ratio is idle p99 / storm p99. */
+function addStorm(d: Deployment): void {
+  const group = suite.group(`/auth/me p99 · ${d.name}`, 'idle');
+  const probe = (): Promise<number[]> =>
+    probeLatency({ url: `${d.url}/auth/me`, headers: { authorization: `Bearer ${d.meToken}` }, rate: PROBE_RATE, durationMs: 2 * options.timeMs });
+  group.addMeasured('idle', async () => {
+    const latencies = await probe();
+    stormRecord(group.name, 'idle', latencies, undefined);
+    return 1000 / percentile(latencies, 0.99);
+  });
+  group.addMeasured('login storm', async () => {
+    const storm = cannon({
+      url: d.url,
+      connections: STORM_CONNECTIONS,
+      durationMs: 2 * options.timeMs + 300,
+      serverPid: d.pid,
+      requests: loginRequests(),
+    });
+    // The storm first fills the hash queue; then the probe.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const latencies = await probe();
+    const logins = await storm;
+    stormRecord(group.name, 'login storm', latencies, logins);
+    return 1000 / percentile(latencies, 0.99);
+  });
+  group.note(
+    `Figures are 1 / p99 (the µs/op column is the p99 itself): a paced probe of ${PROBE_RATE} GET /auth/me per second for ${2 * options.timeMs} ms, each timed from when it was due; the storm is ${STORM_CONNECTIONS} connections posting /auth/login (argon2id) as fast as answered.`,
+  );
+  suite.target({ group: group.name, case: 'login storm', atLeast: 1 / TARGETS.storm, label: `p99 during storm ≤ ${TARGETS.storm}× idle` });
+}
+
+const storms = new Map<string, { p50: number; p99: number; loginsPerSecond: number | undefined }[]>();
+
+function stormRecord(group: string, name: string, latencies: number[], logins: LoadResult | undefined): void {
+  const key = `${group} › ${name}`;
+  if (!storms.has(key)) storms.set(key, []);
+  storms.get(key)!.push({ p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loginsPerSecond: logins?.rps });
+}
+
+/** Rate targets, p99 and server CPU per request, printed and added to the report. */
+function extend(report: SuiteReport, deployments: readonly Deployment[]): void {
+  const rounds = options.rounds;
+  const rows = [...runs].map(([key, all]) => {
+    const mine = all.slice(-rounds);
+    // Requests per server CPU-second against bare Fastify's, paired by round (bare runs in every group).
+    const base = runs.get(`${key.slice(0, key.indexOf(' › '))} › bare Fastify`)!.slice(-rounds);
+    const perRequest = (r: LoadResult): number => (r.serverCpuSeconds ?? Number.NaN) / r.requests;
+    return {
+      case: key,
+      cpuRatioToBare: round(median(mine.map((r, i) => perRequest(base[i]!) / perRequest(r)))),
+      rps: round(median(mine.map((r) => r.rps))),
+      p50Ms: round(median(mine.map((r) => r.p50))),
+      p99Ms: round(median(mine.map((r) => r.p99))),
+      serverCpuMicrosPerRequest: round(median(mine.map((r) => ((r.serverCpuSeconds ?? Number.NaN) / r.requests) * 1e6))),
+      serverBusy: round(median(mine.map((r) => (r.serverCpuSeconds ?? Number.NaN) / r.seconds))),
+    };
+  });
+  console.log('\nThroughput runs — medians over rounds (server CPU from /proc):');
+  console.log(
+    `  ${'case'.padEnd(42)}  ${'req/s'.padStart(8)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  ${'CPU µs/req'.padStart(10)}  ${'busy'.padStart(5)}  ${'CPU × bare'.padStart(10)}`,
+  );
+  for (const r of rows)
+    console.log(
+      `  ${r.case.padEnd(42)}  ${Math.round(r.rps).toLocaleString('en-US').padStart(8)}  ${r.p50Ms.toFixed(2).padStart(7)}  ${r.p99Ms.toFixed(2).padStart(7)}  ${r.serverCpuMicrosPerRequest.toFixed(0).padStart(10)}  ${r.serverBusy.toFixed(2).padStart(5)}  ${`${r.cpuRatioToBare.toFixed(2)}×`.padStart(10)}`,
+    );
+  const latency = [...storms].map(([key, all]) => {
+    const mine = all.slice(-rounds);
+    const logins = mine.map((m) => m.loginsPerSecond).filter((x): x is number => x !== undefined);
+    return {
+      case: key,
+      p50Ms: round(median(mine.map((m) => m.p50))),
+      p99Ms: round(median(mine.map((m) => m.p99))),
+      loginsPerSecond: logins.length > 0 ? round(median(logins)) : null,
+    };
+  });
+  console.log('\n/auth/me under the paced probe — medians over rounds:');
+  for (const l of latency)
+    console.log(
+      `  ${l.case.padEnd(42)}  p50 ${l.p50Ms.toFixed(2)} ms  p99 ${l.p99Ms.toFixed(2)} ms${l.loginsPerSecond === null ? '' : `  (storm: ${Math.round(l.loginsPerSecond)} logins/s)`}`,
+    );
+
+  const rateTargets = deployments
+    .map((d) => {
+      const atLeast = TARGETS.refresh[d.name]!;
+      const found = rows.find((r) => r.case === `server · ${d.name} › /auth/refresh`);
+      return {
+        group: `server · ${d.name}`,
+        case: '/auth/refresh',
+        atLeastPerSecond: atLeast,
+        median: found?.rps,
+        pass: (found?.rps ?? 0) >= atLeast,
+      };
+    })
+    // Filtered out of this run: nothing to judge.
+    .filter((t) => t.median !== undefined);
+  console.log('\nRate targets (median requests/s over rounds):');
+  for (const t of rateTargets)
+    console.log(
+      `  ${t.pass ? 'PASS' : 'MISS'}  ${`${t.group} ${t.case}`.padEnd(42)}  ≥ ${t.atLeastPerSecond.toLocaleString('en-US')}/s  ${Math.round(t.median ?? 0).toLocaleString('en-US')}/s`,
+    );
+
+  const file = fileURLToPath(new URL('../results/server.json', import.meta.url));
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  saved.runs = rows;
+  saved.latencyProbe = latency;
+  saved.rateTargets = rateTargets;
+  saved.connections = CONNECTIONS;
+  writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(4));
+}
+
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (err) {
+      console.error('cleanup failed:', err);
+    }
+  }
+}

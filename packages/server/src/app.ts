@@ -1,0 +1,89 @@
+// The Fastify app, built by a function that never listens: tests use it in-process and over a
+// socket; `tessera serve` listens. It composes the library; no token logic lives here.
+import swagger from '@fastify/swagger';
+import { UserInvalidError } from '@tessera/auth';
+import { tessera } from '@tessera/auth/fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { handleClientError, handleError } from './http-errors.js';
+import { accountRoutes } from './routes/account.js';
+import { operationRoutes } from './routes/operations.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { Runtime } from './runtime.js';
+
+/** Bodies on auth routes are small; anything larger is refused with 413 before it is buffered. */
+const BODY_LIMIT = 16 * 1024;
+
+export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
+  const { config, users, auth } = runtime;
+  const app = Fastify({
+    loggerInstance: runtime.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    clientErrorHandler: handleClientError,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+
+  // JSON, and form bodies for bearer logins (as simplejwt and FastAPI take them); never text/plain,
+  // which a cross-site form could send without a preflight.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    handleError(Object.assign(new Error('Not found'), { code: 'FST_ERR_NOT_FOUND', statusCode: 404 }), request, reply),
+  );
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    runtime.metrics.latency.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    app.addHook('onRequest', async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined || !allowed.has(origin)) return;
+      reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-allow-credentials', 'true');
+      if (request.method === 'OPTIONS') {
+        return reply
+          .code(204)
+          .header('access-control-allow-methods', 'GET, POST, DELETE')
+          .header('access-control-allow-headers', 'authorization, content-type, x-csrf-token')
+          .header('access-control-max-age', '600')
+          .send();
+      }
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Tessera',
+        version: '0.1.0',
+        description: 'JWT access and refresh tokens: login, rotation with reuse detection, revocation by session.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(tessera, {
+    auth,
+    // Every guarded request loads its user: a disabled user is refused at once, whatever their tokens say.
+    lookupUser: async (claims) => {
+      const user = await users.byId(claims.sub);
+      if (user === undefined || user.disabledAt !== null) throw new UserInvalidError();
+      return user;
+    },
+  });
+
+  accountRoutes(app, runtime);
+  sessionRoutes(app, runtime);
+  operationRoutes(app, runtime);
+  return app;
+}

@@ -1,0 +1,70 @@
+// JWKS, health, readiness, metrics, the OpenAPI document and the pages.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Runtime } from '../runtime.js';
+import { demoRoutes } from '../demo/serve.js';
+import { docsPage } from '../pages.js';
+import { schemas } from './schemas.js';
+
+/** Pages get a strict CSP (scripts only from this origin, never inline; no framing), nosniff and a referrer policy (DESIGN.md). */
+export const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+} as const;
+
+function page(reply: FastifyReply, html: string): FastifyReply {
+  return reply
+    .code(200)
+    .headers({ ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+    .send(html);
+}
+
+export function operationRoutes(app: FastifyInstance, runtime: Runtime): void {
+  const { auth } = runtime;
+
+  app.get('/.well-known/jwks.json', { schema: schemas.jwks }, async (_request, reply) =>
+    // Verifiers may cache for five minutes; a rotation publishes the next key before it signs.
+    reply.header('cache-control', 'public, max-age=300').header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(auth.jwks())),
+  );
+
+  app.get('/healthz', { schema: schemas.health }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+
+  app.get('/readyz', { schema: schemas.ready }, async (_request, reply) => {
+    const { ready, checks } = await runtime.readiness();
+    return reply
+      .code(ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+
+  const token = runtime.config.metricsToken;
+  if (token !== undefined) {
+    const expected = Buffer.from(`Bearer ${token}`);
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      const given = Buffer.from(request.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .header('content-type', 'application/json; charset=utf-8')
+          .send(JSON.stringify({ error: 'token_invalid', message: 'The metrics token is missing or wrong' }));
+      }
+      return reply.header('content-type', runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics());
+    });
+  }
+
+  app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
+    reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
+  );
+  app.get('/docs', { schema: { hide: true } }, async (_request, reply) => page(reply, docsPage(app.swagger() as OpenApiDocument)));
+  demoRoutes(app, PAGE_HEADERS);
+}
+
+/** The part of the OpenAPI document the docs page reads. */
+export interface OpenApiDocument {
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: unknown[] }>>;
+}

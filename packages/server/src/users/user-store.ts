@@ -1,0 +1,123 @@
+// Users in the server database. Usernames arrive canonical (credentials.ts); uniqueness is the
+// database's unique index, so two simultaneous registrations cannot both succeed.
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { DatabaseUnavailableError } from '../db/connect.js';
+import { ms, type ServerDatabase } from '../db/schema.js';
+
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly roles: readonly string[];
+  readonly disabledAt: number | null;
+  readonly createdAt: number;
+  readonly passwordChangedAt: number;
+}
+
+export class UserStore {
+  readonly #db: Kysely<ServerDatabase>;
+
+  constructor(db: Kysely<ServerDatabase>) {
+    this.#db = db;
+  }
+
+  /** Creates a user, or answers undefined when the username is taken. */
+  async create(input: { username: string; passwordHash: string; roles?: readonly string[]; now: number }): Promise<User | undefined> {
+    const user: User = {
+      id: randomBytes(12).toString('base64url'),
+      username: input.username,
+      passwordHash: input.passwordHash,
+      roles: [...(input.roles ?? [])],
+      disabledAt: null,
+      createdAt: input.now,
+      passwordChangedAt: input.now,
+    };
+    const inserted = await answer(
+      this.#db
+        .insertInto('tessera_users')
+        .values({
+          id: user.id,
+          username: user.username,
+          password_hash: user.passwordHash,
+          roles: JSON.stringify(user.roles),
+          disabled_at: null,
+          created_at: user.createdAt,
+          password_changed_at: user.passwordChangedAt,
+        })
+        .onConflict((c) => c.column('username').doNothing())
+        .returning('id')
+        .executeTakeFirst(),
+    );
+    return inserted === undefined ? undefined : user;
+  }
+
+  async byUsername(username: string): Promise<User | undefined> {
+    return toUser(await answer(this.#db.selectFrom('tessera_users').selectAll().where('username', '=', username).executeTakeFirst()));
+  }
+
+  async byId(id: string): Promise<User | undefined> {
+    return toUser(await answer(this.#db.selectFrom('tessera_users').selectAll().where('id', '=', id).executeTakeFirst()));
+  }
+
+  async setPassword(id: string, passwordHash: string, now: number): Promise<void> {
+    await answer(this.#db.updateTable('tessera_users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', id).execute());
+  }
+
+  /** Disables a user; answers whether this call disabled them. */
+  async disable(id: string, now: number): Promise<boolean> {
+    const row = await answer(
+      this.#db
+        .updateTable('tessera_users')
+        .set({ disabled_at: now })
+        .where('id', '=', id)
+        .where('disabled_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst(),
+    );
+    return row !== undefined;
+  }
+
+  async list(): Promise<User[]> {
+    const rows = await answer(this.#db.selectFrom('tessera_users').selectAll().orderBy('created_at').execute());
+    return rows.map((r) => toUser(r) as User);
+  }
+}
+
+/**
+ * Runs a query; a database that does not answer becomes DatabaseUnavailableError, which the error
+ * handler turns into 503 store_unavailable (DESIGN.md), never a 500.
+ */
+async function answer<T>(query: Promise<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (cause) {
+    throw new DatabaseUnavailableError('The user database did not answer.', cause);
+  }
+}
+
+function toUser(
+  row:
+    | {
+        id: string;
+        username: string;
+        password_hash: string;
+        roles: string;
+        disabled_at: number | string | null;
+        created_at: number | string;
+        password_changed_at: number | string;
+      }
+    | undefined,
+): User | undefined {
+  if (row === undefined) return undefined;
+  const roles: unknown = JSON.parse(row.roles);
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [],
+    disabledAt: ms(row.disabled_at),
+    createdAt: ms(row.created_at),
+    passwordChangedAt: ms(row.password_changed_at),
+  };
+}

@@ -1,0 +1,105 @@
+// The HTTP contract on Postgres + Redis (a schema and a Redis logical database of this file's own),
+// then what only networked stores do: become ready on their own, and be unreachable. Outages are
+// simulated by TCP proxies in front of the shared services, which are never stopped.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeContract, expectError } from './support/contract-suite.js';
+import {
+  account,
+  call,
+  PASSWORD,
+  postgresBackend,
+  register,
+  schemaUrl,
+  startProxy,
+  startServer,
+  waitFor,
+  type Backend,
+  type TcpProxy,
+  type TestServer,
+} from './support/harness.js';
+
+/** Redis logical database of this file (each server test file has its own). */
+const REDIS_DB = 11;
+
+describeContract('Postgres + Redis', () => postgresBackend(REDIS_DB, 'contract'));
+
+describe('Postgres + Redis outages', () => {
+  let backend: Backend & { schema: string };
+  let pgProxy: TcpProxy;
+  let redisProxy: TcpProxy;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    backend = await postgresBackend(REDIS_DB, 'outage');
+    pgProxy = await startProxy(5432);
+    redisProxy = await startProxy(6379);
+    const pgUrl = new URL(schemaUrl(backend.schema));
+    pgUrl.port = String(pgProxy.port);
+    server = await startServer({
+      TESSERA_DATABASE_URL: pgUrl.toString(),
+      TESSERA_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/${REDIS_DB}`,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await Promise.allSettled([pgProxy?.close(), redisProxy?.close()]);
+    await backend?.cleanup();
+  });
+
+  it('is ready right after start, before any request has touched a session', async () => {
+    // A load balancer waits for /readyz before it sends the first login: readiness cannot depend on one.
+    await waitFor('/readyz to answer 200', async () => (await call(server.url, 'GET', '/readyz')).status === 200, 3000);
+    expect((await call(server.url, 'GET', '/readyz')).body).toEqual({ status: 'ready', checks: { database: true, redis: true } });
+  });
+
+  it('answers 503 store_unavailable, fast, on every route that needs Postgres while it is down; recovers after', async () => {
+    const a = await account(server.url);
+    const user = await register(server.url);
+    // The session is now known to be live here: only the user lookup still needs the database.
+    expect((await call(server.url, 'GET', '/auth/me', { bearer: a.access })).status).toBe(200);
+    pgProxy.cut();
+    try {
+      const ready = await call(server.url, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ status: 'unavailable', checks: { database: false } });
+      const started = Date.now();
+      const requests = [
+        call(server.url, 'GET', '/auth/me', { bearer: a.access }),
+        call(server.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD } }),
+        call(server.url, 'POST', '/auth/register', { json: { username: `${user.username}x`, password: PASSWORD } }),
+        call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: a.refresh } }),
+        call(server.url, 'GET', '/auth/sessions', { bearer: a.access }),
+        call(server.url, 'POST', '/auth/logout-all', { bearer: a.access }),
+      ];
+      for (const reply of await Promise.all(requests)) expectError(reply, 503, 'store_unavailable');
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      pgProxy.restore();
+    }
+    await waitFor('Postgres to answer again', async () => (await call(server.url, 'GET', '/readyz')).status === 200, 5000);
+    expect((await call(server.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD } })).status).toBe(200);
+    expect((await call(server.url, 'GET', '/auth/me', { bearer: a.access })).status).toBe(200);
+  });
+
+  it('answers 503 while Redis is down and is ready again once it is back', async () => {
+    const user = await register(server.url);
+    redisProxy.cut();
+    try {
+      await waitFor('/readyz to see Redis gone', async () => (await call(server.url, 'GET', '/readyz')).status === 503, 5000);
+      expect((await call(server.url, 'GET', '/readyz')).body).toMatchObject({ checks: { database: true, redis: false } });
+      // Throttling counters live in Redis: a login cannot be counted, so it is refused, not let through.
+      expectError(await call(server.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD } }), 503, 'store_unavailable');
+    } finally {
+      redisProxy.restore();
+    }
+    await waitFor('Redis to be back', async () => (await call(server.url, 'GET', '/readyz')).status === 200, 8000);
+    // /readyz watches the pub/sub connection; the command connections reconnect on their own backoff.
+    await waitFor(
+      'logins to work again',
+      async () => (await call(server.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD } })).status === 200,
+      5000,
+      100,
+    );
+  });
+});
