@@ -1,0 +1,65 @@
+// Messages between the tabs of one origin (BroadcastChannel). There is no lock: a tab that starts
+// a refresh says so, the others hold their own proactive refresh for a moment and adopt the result;
+// if the result never comes, they refresh themselves, and the server's reuse grace window makes two
+// refreshes at once end on one session.
+import type { Transport } from '../core/tokens/claims.js';
+
+/** Tokens and timing one tab hands the others after a login or a refresh. */
+export interface TokenNews {
+  readonly type: 'signedIn' | 'refreshed';
+  readonly transport: Transport;
+  readonly sid?: string;
+  readonly accessToken?: string;
+  /** Bearer only; a cookie transport's refresh token never leaves its HttpOnly cookie. */
+  readonly refreshToken?: string;
+  readonly csrf?: string;
+  /** Milliseconds of life left when the message was sent (clocks of tabs are not compared). */
+  readonly remaining?: number;
+  readonly lifetime?: number;
+}
+
+export type TabMessage =
+  | TokenNews
+  | { readonly type: 'refreshing' }
+  /** An explicit logout (or logout-all) in another tab; refresh failures are never announced. */
+  | { readonly type: 'signedOut'; readonly transport: Transport | undefined; readonly sid?: string };
+
+/** How long other tabs hold their proactive refresh after one says it is refreshing. */
+export const PEER_LEASE_MS = 3_000;
+
+const TRANSPORTS: readonly string[] = ['bearer', 'cookie', 'hybrid'];
+
+/** Reads a message from another tab; anything malformed is ignored (undefined). */
+export function parseTabMessage(data: unknown): TabMessage | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const m = data as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const transport = typeof m.transport === 'string' && TRANSPORTS.includes(m.transport) ? (m.transport as Transport) : undefined;
+  switch (m.type) {
+    case 'refreshing':
+      return { type: 'refreshing' };
+    case 'signedOut':
+      return { type: 'signedOut', transport, ...optional('sid', text(m.sid)) };
+    case 'signedIn':
+    case 'refreshed':
+      if (transport === undefined) return undefined;
+      return {
+        type: m.type,
+        transport,
+        ...optional('sid', text(m.sid)),
+        ...optional('accessToken', text(m.accessToken)),
+        ...optional('refreshToken', text(m.refreshToken)),
+        ...optional('csrf', text(m.csrf)),
+        ...optional('remaining', count(m.remaining)),
+        ...optional('lifetime', count(m.lifetime)),
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** `{ [name]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+export function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}

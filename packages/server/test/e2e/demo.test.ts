@@ -1,0 +1,214 @@
+// The demo page in Debian's Chromium against the real server, with 3-second access tokens: staying
+// signed in through many expiries, two tabs refreshing at once, reload, logout seen by the other
+// tab, and the cookie transport with its CSRF header.
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  artifactsFolder,
+  callMe,
+  launchChromium,
+  PASSWORD,
+  refreshCount,
+  register,
+  startDemoServer,
+  watchProblems,
+  type DemoServer,
+} from './harness.js';
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function newContext(): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 1100, height: 900 }, colorScheme: 'light' });
+}
+
+/** Calls the API through the page every `every` ms for `ms`, and answers the status lines. */
+async function keepCalling(page: Page, ms: number, every = 400): Promise<string[]> {
+  const lines: string[] = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    lines.push(await callMe(page));
+    await page.waitForTimeout(every);
+  }
+  return lines;
+}
+
+describe('hybrid (the default), access tokens of 3 s', () => {
+  let server: DemoServer;
+  beforeAll(async () => {
+    // Every refresh is held 300 ms, so that two tabs refreshing together are truly in flight together.
+    server = await startDemoServer({ TESSERA_ACCESS_TTL: '3s', TESSERA_TRANSPORT: 'bearer,hybrid' }, { refreshDelayMs: 300 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('serves the page under the page security headers, with no inline script', async () => {
+    const response = await fetch(server.url);
+    expect(response.status).toBe(200);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("'unsafe-inline' 'unsafe-eval'");
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await response.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const client = await fetch(new URL('/demo/client/index.js', server.url));
+    expect(client.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await fetch(new URL('/demo/client/..%2f..%2fpackage.json', server.url))).status).toBe(404);
+  });
+
+  it('stays signed in through several expiries while calling the API, and refreshes', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await page.goto(server.url);
+    await page.getByText('Signed out').waitFor();
+    await register(page, 'ada');
+    await expect.poll(() => page.locator('#transport').textContent(), { timeout: 5_000 }).toBe('hybrid');
+
+    const lines = await keepCalling(page, 10_000);
+    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.filter((l) => !l.startsWith('200 OK'))).toEqual([]);
+    // Three-second tokens over ten seconds: at least four refreshes, and the page never left.
+    expect(await refreshCount(page)).toBeGreaterThanOrEqual(4);
+    expect(await page.getByText('Signed in as ada').isVisible()).toBe(true);
+    expect(await page.locator('#status').textContent()).toBe('');
+    expect(await server.liveSessions('ada')).toBe(1);
+
+    // The countdown is live.
+    const first = await page.locator('#countdown').textContent();
+    await page.waitForTimeout(300);
+    expect(await page.locator('#countdown').textContent()).not.toBe(first);
+
+    await page.screenshot({ path: join(artifactsFolder(), 'demo-signed-in.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('two tabs refreshing at the same moment both stay signed in, on one session; reload restores it; a logout reaches the other tab', async () => {
+    const context = await newContext();
+    const one = await context.newPage();
+    const problems = [...watchProblems(one)];
+    await one.goto(server.url);
+    await one.getByText('Signed out').waitFor();
+    await register(one, 'grace');
+
+    // The second tab of the same browser finds the session through the refresh cookie.
+    const two = await context.newPage();
+    const twoProblems = watchProblems(two);
+    await two.goto(server.url);
+    await two.getByText('Signed in as grace').waitFor();
+    expect(await server.liveSessions('grace')).toBe(1);
+
+    // Both press "Refresh now" at one agreed instant.
+    const replaysBefore = await server.refreshes('grace_replay');
+    const at = Date.now() + 500;
+    const click = `setTimeout(() => document.getElementById('refresh-now').click(), ${at} - Date.now())`;
+    await Promise.all([one.evaluate(click), two.evaluate(click)]);
+    await one.waitForTimeout(1_500);
+    // One rotated, the other came in with the same (previous) token inside the grace window.
+    expect(await server.refreshes('grace_replay')).toBeGreaterThan(replaysBefore);
+    for (const page of [one, two]) {
+      expect(await page.getByText('Signed in as grace').isVisible()).toBe(true);
+      expect(await callMe(page)).toMatch(/^200 OK/);
+    }
+    expect(await server.liveSessions('grace')).toBe(1);
+
+    // Both keep going through more expiries, refreshing (or adopting the other's refresh).
+    const [linesOne, linesTwo] = await Promise.all([keepCalling(one, 5_000, 500), keepCalling(two, 5_000, 500)]);
+    expect([...linesOne, ...linesTwo].filter((l) => !l.startsWith('200 OK'))).toEqual([]);
+    expect(await server.liveSessions('grace')).toBe(1);
+
+    // A reload takes the session up again with one refresh through the cookie.
+    await two.reload();
+    await two.getByText('Signed in as grace').waitFor();
+    expect(await callMe(two)).toMatch(/^200 OK/);
+    expect(await server.liveSessions('grace')).toBe(1);
+    await expect.poll(() => two.locator('#sessions tr').count(), { timeout: 5_000 }).toBe(1);
+
+    // Log out in one tab: the other notices at once.
+    await one.getByRole('button', { name: 'Log out', exact: true }).click();
+    await one.getByText('Signed out').waitFor();
+    await two.getByText('Signed out').waitFor({ timeout: 5_000 });
+    expect(await server.liveSessions('grace')).toBe(0);
+    // And the reloaded page stays signed out: the cookie went with the session.
+    await two.reload();
+    await two.getByText('Signed out').waitFor();
+    expect(await two.getByText('Signed in as grace').isVisible()).toBe(false);
+
+    expect([...problems, ...twoProblems]).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('cookie transport (the server allows no other), access tokens of 3 s', () => {
+  let server: DemoServer;
+  beforeAll(async () => {
+    server = await startDemoServer({ TESSERA_ACCESS_TTL: '3s', TESSERA_TRANSPORT: 'cookie' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('falls back to cookies, sends the CSRF header on changes (and is refused without it), and survives reloads and expiries', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await page.goto(server.url);
+    await page.getByText('Signed out').waitFor();
+    await register(page, 'lin');
+    await expect.poll(() => page.locator('#transport').textContent(), { timeout: 5_000 }).toBe('cookie');
+
+    // No token is readable by the page; the access cookie is HttpOnly.
+    const cookies = await context.cookies();
+    expect(cookies.find((c) => c.name === '__Host-tessera-access')).toMatchObject({ httpOnly: true, secure: true, path: '/' });
+    expect(cookies.find((c) => c.name === '__Secure-tessera-refresh')).toMatchObject({ httpOnly: true, path: '/auth' });
+    expect(cookies.find((c) => c.name === '__Host-tessera-csrf')).toMatchObject({ httpOnly: false });
+
+    const lines = await keepCalling(page, 7_000);
+    expect(lines.filter((l) => !l.startsWith('200 OK'))).toEqual([]);
+    expect(await refreshCount(page)).toBeGreaterThanOrEqual(2);
+
+    // A state-changing call from the page without the header is refused, and changes nothing.
+    const bare = await page.evaluate(async () => {
+      const response = await fetch('/auth/logout-all', { method: 'POST' });
+      return { status: response.status, body: (await response.json()) as { error: string } };
+    });
+    expect(bare).toEqual({ status: 403, body: { error: 'csrf_failed', message: expect.any(String) } });
+    expect(await server.liveSessions('lin')).toBe(1);
+
+    // Another device signs in; this page revokes it with DELETE (CSRF header added by the client).
+    const other = await fetch(new URL('/auth/login', server.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'lin', password: PASSWORD }),
+    });
+    expect(other.status).toBe(200);
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await expect.poll(() => page.locator('#sessions tr').count(), { timeout: 5_000 }).toBe(2);
+    const row = page.locator('#sessions tr', { hasNot: page.getByText('this tab') });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => page.locator('#sessions tr').count(), { timeout: 5_000 }).toBe(1);
+    expect(await server.liveSessions('lin')).toBe(1);
+
+    // Reload: the cookie session is still there (the client asks /auth/me).
+    await page.reload();
+    await page.getByText('Signed in as lin').waitFor();
+    expect(await callMe(page)).toMatch(/^200 OK/);
+
+    await page.getByRole('button', { name: 'Log out everywhere' }).click();
+    await page.getByText('Signed out').waitFor();
+    expect(await server.liveSessions('lin')).toBe(0);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
