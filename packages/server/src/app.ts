@@ -1,7 +1,6 @@
 // The Fastify app, built by a function that never listens: tests use it in-process and over a
 // socket; `tessera serve` listens. It composes the library; no token logic lives here.
 import swagger from '@fastify/swagger';
-import { UserInvalidError } from '@tessera/auth';
 import { tessera } from '@tessera/auth/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { handleClientError, handleError } from './http-errors.js';
@@ -77,8 +76,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     // Every guarded request loads its user: a disabled user is refused at once, whatever their tokens say.
     lookupUser: async (claims) => {
       const user = await users.byId(claims.sub);
-      if (user === undefined || user.disabledAt !== null) throw new UserInvalidError();
-      return user;
+      // Undefined, not a throw: the adapter then refuses with user_invalid, after any session check.
+      return user === undefined || user.disabledAt !== null ? undefined : user;
     },
   });
 

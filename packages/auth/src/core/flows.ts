@@ -66,7 +66,12 @@ export async function handleRefresh(auth: Tessera, request: AuthRequest, options
       // A refresh mints new tokens: the user must still exist and be enabled, as on every guarded route.
       const { claims } = auth.verifyRequest(request, { token: 'refresh' });
       const user = await options.lookupUser(claims);
-      if (user === null || user === undefined) throw new UserInvalidError();
+      if (user === null || user === undefined) {
+        // An ended session says so first, as on guarded routes (token_revoked before user_invalid);
+        // the store is asked only on this refusal path, never on a good refresh.
+        await auth.authenticate(request, { token: 'refresh' });
+        throw new UserInvalidError();
+      }
     }
     const { tokens, transport } = await auth.refreshRequest(request);
     return tokenResult(auth.config, tokens, transport);

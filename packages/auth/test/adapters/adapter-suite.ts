@@ -384,6 +384,19 @@ export function adapterSuite(name: string, serve: Serve): void {
       expect(json(answer).error).toBe('user_invalid');
     });
 
+    it('refuses a refresh whose user lookupUser does not find without rotating, and says token_revoked once the session ended', async () => {
+      const s = await setup();
+      const { body } = await s.login('bearer', 'ghost');
+      const refresh = () => s.sameAsExpress((base) => send(base, 'POST', '/auth/refresh', { json: { refresh_token: body.refresh_token } }), true);
+      const refused = await refresh();
+      expect([refused.status, json(refused).error]).toEqual([401, 'user_invalid']);
+      const [session] = await s.auth.listSessions('ghost');
+      expect(session?.currentJti).toBe(s.auth.verifyRefreshToken(body.refresh_token!).jti);
+      await s.auth.revokeUserSessions('ghost');
+      const ended = await refresh();
+      expect([ended.status, json(ended).error]).toEqual([401, 'token_revoked']);
+    });
+
     it('passes an error thrown by lookupUser to the framework (500), never through as a success', async () => {
       const s = await setup({
         lookupUser: () => {
