@@ -1,10 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import { ConfigError } from '../../core/errors.js';
-import type { RotateResult, SessionStore } from '../../core/sessions/store.js';
+import type { RotateResult, RotationInput, SessionStore } from '../../core/sessions/store.js';
 import { rotationRefusal } from '../../core/sessions/store.js';
 import { CAPABILITIES, type SqlCapabilities, type SqlDialectName } from './capabilities.js';
 import { migrateSessions, type MigrationSet } from './migrations.js';
-import { SESSIONS_TABLE, toRecord, toRow, type SessionDatabase } from './tables.js';
+import { prepareQuery } from './prepared-query.js';
+import { SESSIONS_TABLE, toRecord, toRow, type SessionDatabase, type SessionRow } from './tables.js';
 
 /** A session store over SQL: the `SessionStore` verbs, migrations and a readiness probe. */
 export interface SqlSessionStore extends SessionStore {
@@ -71,8 +72,33 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
     if (closed) throw new Error('The SQL session store is closed.');
   };
 
+  // The verbs of every refresh and liveness check are compiled once; the others, rare, as they come.
+  const selectById = prepareQuery<{ id: string }, SessionRow>(q as Kysely<unknown>, (p) =>
+    q.selectFrom(SESSIONS_TABLE).selectAll().where('id', '=', p.id),
+  );
+  const compareAndSet = prepareQuery<{ id: string; expectedJti: string } & RotationInput, SessionRow>(q as Kysely<unknown>, (p) =>
+    // The compare-and-set: one UPDATE whose WHERE is the whole precondition. Every SET
+    // expression sees the row as it was, so previous_jti takes the old current_jti.
+    q
+      .updateTable(SESSIONS_TABLE)
+      .set((eb) => ({
+        previous_jti: eb.ref('current_jti'),
+        current_jti: p.jti,
+        rotated_at: p.rotatedAt,
+        // min(next, absolute) without LEAST/min(), which the two databases spell differently.
+        expires_at: sql<number>`case when ${p.expiresAt} < ${sql.ref('absolute_expires_at')} then ${p.expiresAt} else ${sql.ref('absolute_expires_at')} end`,
+        last_used_at: p.now,
+      }))
+      .where('id', '=', p.id)
+      .where('current_jti', '=', p.expectedJti)
+      .where('revoked_at', 'is', null)
+      .where('absolute_expires_at', '>', p.now)
+      .where('expires_at', '>', p.now)
+      .returningAll(),
+  );
+
   const get = async (id: string) => {
-    const row = await q.selectFrom(SESSIONS_TABLE).selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await selectById({ id });
     return row === undefined ? undefined : toRecord(row);
   };
 
@@ -90,25 +116,7 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
 
     async rotate(id, expectedJti, next): Promise<RotateResult> {
       open();
-      // The compare-and-set: one UPDATE whose WHERE is the whole precondition. Every SET
-      // expression sees the row as it was, so previous_jti takes the old current_jti.
-      const row = await q
-        .updateTable(SESSIONS_TABLE)
-        .set((eb) => ({
-          previous_jti: eb.ref('current_jti'),
-          current_jti: next.jti,
-          rotated_at: next.rotatedAt,
-          // min(next, absolute) without LEAST/min(), which the two databases spell differently.
-          expires_at: sql<number>`case when ${next.expiresAt} < ${sql.ref('absolute_expires_at')} then ${next.expiresAt} else ${sql.ref('absolute_expires_at')} end`,
-          last_used_at: next.now,
-        }))
-        .where('id', '=', id)
-        .where('current_jti', '=', expectedJti)
-        .where('revoked_at', 'is', null)
-        .where('absolute_expires_at', '>', next.now)
-        .where('expires_at', '>', next.now)
-        .returningAll()
-        .executeTakeFirst();
+      const [row] = await compareAndSet({ id, expectedJti, ...next });
       if (row !== undefined) return { ok: true, session: toRecord(row) };
       // Nothing changed; read the row only to say why. If it now looks rotatable, another
       // rotation won between the two statements: the caller's jti is no longer the current one.

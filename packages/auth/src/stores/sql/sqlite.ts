@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { CAPABILITIES } from './capabilities.js';
 import { createSqlStore, type SqlSessionStore } from './sql-store.js';
+import { cachingStatements } from './statement-cache.js';
 import type { SessionDatabase } from './tables.js';
 
 /** Options of `sqliteStore`. */
@@ -60,6 +61,6 @@ export function sqliteStore(options: SqliteStoreOptions): SqlSessionStore {
     database.close();
     throw error;
   }
-  const db = new Kysely<SessionDatabase>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<SessionDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
   return createSqlStore(db, { capabilities: CAPABILITIES.sqlite, schema: undefined, destroy: () => db.destroy() });
 }
