@@ -330,7 +330,8 @@ function extend(report: SuiteReport, stores: readonly StoreCase[]): void {
   // path and the same cache (CPU time, paired by round), beside the harness's ratios to a bare verify.
   const verify = report.groups.find((g) => g.name === 'verify (caches warm)');
   const plain = verify?.cases.find((c) => c.name === 'stateless authenticate() · cache on');
-  const sessionCost = (verify?.cases ?? [])
+  // A --filter that leaves out the stateless case leaves nothing to compare with.
+  const sessionCost = (plain === undefined ? [] : (verify?.cases ?? []))
     .filter((c) => c.name.startsWith('session-checked'))
     .map((c) => {
       const ratios = c.cpuSamples.map((v, i) => v / plain!.cpuSamples[i]!).sort((a, b) => a - b);

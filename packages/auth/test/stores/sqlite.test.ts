@@ -192,7 +192,6 @@ describe('sqliteStore on a file', () => {
         .all();
       expect(indexes.map((r) => (r as { name: string }).name)).toEqual([
         'tessera_sessions_absolute_expires_idx',
-        'tessera_sessions_expires_idx',
         'tessera_sessions_revoked_idx',
         'tessera_sessions_user_idx',
       ]);
