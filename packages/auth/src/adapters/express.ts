@@ -1,7 +1,7 @@
 // Express 5 adapter: request → plain values → core → response. Nothing else happens here.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
-import type { AuthRequest } from '../core/request.js';
+import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/request.js';
 import type { HttpResult } from '../core/respond.js';
 import type { Tessera } from '../core/tessera.js';
 
@@ -30,16 +30,19 @@ export type ExpressTessera<User> = FrameworkTessera<RequestHandler, RequestHandl
 export function tessera<User = never>(auth: Tessera, options: AdapterOptions<User> = {}): ExpressTessera<User> {
   const kit = new AdapterKit<User>(auth, options);
   return frameworkTessera<RequestHandler, RequestHandler, Request, User>(kit, {
-    guard: (kind, guardOptions) => async (req: Request, res: Response, next: NextFunction) => {
-      try {
-        const outcome = await kit.guard(toRequest(req), kind, guardOptions);
-        if (!outcome.ok) return write(res, outcome.result);
-        req.auth = outcome.identity;
-        if (outcome.setCookie.length > 0) res.append('set-cookie', [...outcome.setCookie]);
-        next();
-      } catch (err) {
-        next(err);
-      }
+    guard: (kind, guardOptions) => {
+      const check = kit.guard(kind, guardOptions);
+      return async (req: Request, res: Response, next: NextFunction) => {
+        try {
+          const outcome = await check(toRequest(req));
+          if (!outcome.ok) return write(res, outcome.result);
+          req.auth = outcome.identity;
+          if (outcome.setCookie.length > 0) res.append('set-cookie', [...outcome.setCookie]);
+          next();
+        } catch (err) {
+          next(err);
+        }
+      };
     },
     handler: (run) => async (req: Request, res: Response, next: NextFunction) => {
       try {
@@ -52,14 +55,11 @@ export function tessera<User = never>(auth: Tessera, options: AdapterOptions<Use
   });
 }
 
+// Express works both out on every read (trust proxy): AdapterRequest reads them only when asked.
+const FACTS: RequestFacts<Request> = { protocol: (req) => req.protocol, ip: (req) => req.ip };
+
 function toRequest(req: Request): AuthRequest {
-  return {
-    method: req.method,
-    headers: req.rawHeaders,
-    body: req.body as unknown,
-    protocol: req.protocol,
-    ...(req.ip === undefined ? {} : { ip: req.ip }),
-  };
+  return new AdapterRequest(req.method, req.rawHeaders, req.body as unknown, req, FACTS);
 }
 
 function write(res: Response, result: HttpResult): void {

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
-import type { AuthRequest } from '../core/request.js';
+import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/request.js';
 import type { HttpResult } from '../core/respond.js';
 import { Tessera } from '../core/tessera.js';
 
@@ -54,22 +54,26 @@ export const tessera = fp(
 
 function handlers<User>(kit: AdapterKit<User>): FastifyTessera<User> {
   return frameworkTessera<preHandlerAsyncHookHandler, RouteHandlerMethod, FastifyRequest, User>(kit, {
-    guard: (kind, guardOptions) =>
-      async function tesseraGuard(request, reply) {
-        const outcome = await kit.guard(toRequest(request), kind, guardOptions);
+    guard: (kind, guardOptions) => {
+      const check = kit.guard(kind, guardOptions);
+      return async function tesseraGuard(request, reply) {
+        const outcome = await check(toRequest(request));
         if (!outcome.ok) return write(reply, outcome.result);
         request.auth = outcome.identity;
         if (outcome.setCookie.length > 0) reply.header('set-cookie', [...outcome.setCookie]);
         return undefined;
-      },
+      };
+    },
     handler: (run) => async (request, reply) => write(reply, await run(toRequest(request))),
     stored: (request) => request.auth,
   });
 }
 
+const FACTS: RequestFacts<FastifyRequest> = { protocol: (request) => request.protocol, ip: (request) => request.ip };
+
 function toRequest(request: FastifyRequest): AuthRequest {
   // rawHeaders, not request.headers: Node keeps only the first of two Authorization lines there.
-  return { method: request.method, headers: request.raw.rawHeaders, body: request.body, protocol: request.protocol, ip: request.ip };
+  return new AdapterRequest(request.method, request.raw.rawHeaders, request.body, request, FACTS);
 }
 
 function write(reply: FastifyReply, result: HttpResult): FastifyReply {

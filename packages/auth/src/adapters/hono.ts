@@ -2,7 +2,7 @@
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
 import { InvalidRequestError } from '../core/errors.js';
-import type { AuthRequest } from '../core/request.js';
+import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/request.js';
 import type { HttpResult } from '../core/respond.js';
 import type { Tessera } from '../core/tessera.js';
 
@@ -25,20 +25,24 @@ export type HonoTessera<User> = FrameworkTessera<MiddlewareHandler, Handler, Con
 export function tessera<User = never>(auth: Tessera, options: AdapterOptions<User> = {}): HonoTessera<User> {
   const kit = new AdapterKit<User>(auth, options);
   return frameworkTessera<MiddlewareHandler, Handler, Context, User>(kit, {
-    guard: (kind, guardOptions) => async (c, next) => {
-      const request = await toRequest(c);
-      if (request instanceof InvalidRequestError) return respond(kit.error(request));
-      const outcome = await kit.guard(request, kind, guardOptions);
-      if (!outcome.ok) return respond(outcome.result);
-      c.set('auth', outcome.identity);
-      await next();
-      if (outcome.setCookie.length > 0) {
-        // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
-        const later = c.res.headers.getSetCookie();
-        c.header('set-cookie', undefined);
-        for (const cookie of [...outcome.setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
-      }
-      return undefined;
+    guard: (kind, guardOptions) => {
+      const check = kit.guard(kind, guardOptions);
+      return async (c, next) => {
+        const pending = toRequest(c);
+        const request = pending instanceof Promise ? await pending : pending;
+        if (request instanceof InvalidRequestError) return respond(kit.error(request));
+        const outcome = await check(request);
+        if (!outcome.ok) return respond(outcome.result);
+        c.set('auth', outcome.identity);
+        await next();
+        if (outcome.setCookie.length > 0) {
+          // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
+          const later = c.res.headers.getSetCookie();
+          c.header('set-cookie', undefined);
+          for (const cookie of [...outcome.setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
+        }
+        return undefined;
+      };
     },
     handler: (run) => async (c) => {
       const request = await toRequest(c);
@@ -54,19 +58,22 @@ interface NodeIncoming {
   socket?: { remoteAddress?: string | undefined };
 }
 
-async function toRequest(c: Context): Promise<AuthRequest | InvalidRequestError> {
-  const incoming = nodeIncoming(c.env);
-  const ip = incoming?.socket?.remoteAddress;
-  const body = c.req.method === 'GET' || c.req.method === 'HEAD' ? undefined : await jsonBody(c);
-  if (body instanceof InvalidRequestError) return body;
-  return {
-    method: c.req.method,
-    // On Node the raw list keeps duplicate headers, which the core refuses; Headers would join them as "a, b".
-    headers: incoming?.rawHeaders ?? [...c.req.raw.headers].flat(),
-    body,
-    protocol: new URL(c.req.url).protocol.replace(/:$/, ''),
-    ...(ip === undefined ? {} : { ip }),
-  };
+/** The request as plain values; a promise only when a body must be read (never for GET or HEAD). */
+function toRequest(c: Context): AuthRequest | InvalidRequestError | Promise<AuthRequest | InvalidRequestError> {
+  const method = c.req.method;
+  if (method === 'GET' || method === 'HEAD') return plain(c, undefined);
+  return jsonBody(c).then((body) => (body instanceof InvalidRequestError ? body : plain(c, body)));
+}
+
+const FACTS: RequestFacts<Context> = {
+  protocol: (c) => new URL(c.req.url).protocol.replace(/:$/, ''),
+  ip: (c) => nodeIncoming(c.env)?.socket?.remoteAddress,
+};
+
+function plain(c: Context, body: unknown): AuthRequest {
+  // On Node the raw list keeps duplicate headers, which the core refuses; Headers would join them as "a, b".
+  const headers = nodeIncoming(c.env)?.rawHeaders ?? [...c.req.raw.headers].flat();
+  return new AdapterRequest(c.req.method, headers, body, c, FACTS);
 }
 
 function nodeIncoming(env: unknown): NodeIncoming | undefined {

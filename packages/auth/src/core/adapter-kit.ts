@@ -9,6 +9,9 @@ import { errorResult, type ErrorFormat, type HttpResult } from './respond.js';
 import type { Tessera } from './tessera.js';
 import type { TokenClaims } from './tokens/claims.js';
 
+/** Shared by every outcome that sets no cookie. */
+const NO_COOKIES: readonly string[] = Object.freeze([]);
+
 /** What every adapter accepts, beside the `Tessera` instance. */
 export interface AdapterOptions<User = never> {
   /** `'tessera'` (`{error, message}`, default) or `'flask'` (`{msg}`, as flask-jwt-extended answers). */
@@ -62,26 +65,43 @@ export class AdapterKit<User = never> {
     return this.#auth;
   }
 
-  async guard(request: AuthRequest, kind: GuardKind, options: GuardOptions = {}): Promise<GuardOutcome<User>> {
-    try {
-      const result = await this.#auth.authenticate(request, {
-        ...options,
-        token: kind.token,
-        optional: kind.optional === true,
-        fresh: kind.fresh === true,
-      });
-      if (result === null) return { ok: true, identity: null, setCookie: [] };
-      let user: User | undefined;
-      if (this.#options.lookupUser !== undefined) {
-        const found = await this.#options.lookupUser(result.claims);
-        if (found === null || found === undefined) throw new UserInvalidError();
-        user = found;
+  /**
+   * A route's guard, prepared once when the route is declared: its options are merged and the
+   * hooks it will not need are left out here, so a request pays only for the checks themselves.
+   */
+  guard(kind: GuardKind, options: GuardOptions = {}): (request: AuthRequest) => Promise<GuardOutcome<User>> {
+    const auth = this.#auth;
+    const format = this.#options.errorFormat;
+    const lookupUser = this.#options.lookupUser;
+    const rules: AuthenticateOptions = { ...options, token: kind.token, optional: kind.optional === true, fresh: kind.fresh === true };
+    const implicit = this.#implicitWithin !== undefined && kind.token === 'access';
+    return async (request) => {
+      try {
+        const result = await auth.authenticate(request, rules);
+        if (result === null) return { ok: true, identity: null, setCookie: NO_COOKIES };
+        let user: User | undefined;
+        if (lookupUser !== undefined) {
+          const found = await lookupUser(result.claims);
+          if (found === null || found === undefined) throw new UserInvalidError();
+          user = found;
+        }
+        const setCookie = implicit ? await this.#implicitRefresh(result) : NO_COOKIES;
+        // Spelled out: V8 copies `{ ...result, user }` on a slow path, ~2 µs a request.
+        const identity: Identity<User> = {
+          kind: result.kind,
+          token: result.token,
+          claims: result.claims,
+          sub: result.sub,
+          sid: result.sid,
+          location: result.location,
+          user,
+        };
+        return { ok: true, identity, setCookie };
+      } catch (err) {
+        if (err instanceof TesseraError) return { ok: false, result: errorResult(err, format) };
+        throw err;
       }
-      return { ok: true, identity: { ...result, user }, setCookie: await this.#implicitRefresh(result) };
-    } catch (err) {
-      if (err instanceof TesseraError) return { ok: false, result: errorResult(err, this.#options.errorFormat) };
-      throw err;
-    }
+    };
   }
 
   login(request: AuthRequest, check: CredentialCheck, options: Omit<LoginOptions, 'errorFormat'> = {}): Promise<HttpResult> {
@@ -106,11 +126,11 @@ export class AdapterKit<User = never> {
     return this.#options.errorFormat === undefined ? {} : { errorFormat: this.#options.errorFormat };
   }
 
-  async #implicitRefresh(result: AuthResult): Promise<string[]> {
+  async #implicitRefresh(result: AuthResult): Promise<readonly string[]> {
     const within = this.#implicitWithin;
-    if (within === undefined || result.kind !== 'access' || result.location !== 'cookie') return [];
+    if (within === undefined || result.location !== 'cookie') return NO_COOKIES;
     const left = result.claims.exp - this.#auth.config.clock.now() / 1000;
-    if (left > within) return [];
+    if (left > within) return NO_COOKIES;
     const access = await this.#auth.reissueAccessToken(result);
     return [serializeCookie(accessCookie(this.#auth.config, access))];
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from './clock.js';
 import { generateKey, generateRefreshKey } from './keys/key.js';
-import { isSafeMethod, readCookie, readHeaders } from './request.js';
+import { AdapterRequest, isSafeMethod, readCookie, readHeaders } from './request.js';
 import { createTessera } from './tessera.js';
 
 describe('readHeaders', () => {
@@ -146,5 +146,25 @@ describe('readCookie', () => {
 
   it('keeps an = inside the value and skips parts without one', () => {
     expect(readCookie(['flag; t=a=b'], 't').value).toBe('a=b');
+  });
+});
+
+describe('AdapterRequest', () => {
+  it('reads protocol and ip from the framework request only when a check asks, each time afresh', async () => {
+    const reads: string[] = [];
+    const source = { proto: 'https', addr: '192.0.2.7' };
+    const facts = {
+      protocol: (s: typeof source) => (reads.push('protocol'), s.proto),
+      ip: (s: typeof source) => (reads.push('ip'), s.addr),
+    };
+    const auth = createTessera({ keys: await generateKey('HS256'), refreshKey: await generateRefreshKey() });
+    const { token } = auth.createAccessToken({ sub: 'u' });
+    const request = new AdapterRequest('GET', ['Authorization', `Bearer ${token}`], undefined, source, facts);
+    expect((await auth.authenticate(request)).sub).toBe('u');
+    expect(reads).toEqual([]);
+    expect([request.protocol, request.ip]).toEqual(['https', '192.0.2.7']);
+    source.addr = '192.0.2.8';
+    expect(request.ip).toBe('192.0.2.8');
+    expect(reads).toEqual(['protocol', 'ip', 'ip']);
   });
 });

@@ -13,10 +13,48 @@ export interface AuthRequest {
   readonly headers: readonly string[];
   /** The parsed JSON (or form) body, when there is one. */
   readonly body?: unknown;
-  /** `'http'` or `'https'`: with `Host`, the request's own origin (the default public origin). */
-  readonly protocol?: string;
-  /** The client address as the adapter determined it (socket, or a trusted proxy's header); recorded on the session. */
-  readonly ip?: string;
+  /**
+   * `'http'` or `'https'`: with `Host`, the request's own origin (the default public origin).
+   * Read only by cookie checks: an adapter may make it a getter, so other requests never compute it.
+   */
+  readonly protocol?: string | undefined;
+  /** The client address as the adapter determined it (socket, or a trusted proxy's header); recorded on the session. May be a getter too. */
+  readonly ip?: string | undefined;
+}
+
+/** How an adapter reads the two facts of its framework's request that few checks need. */
+export interface RequestFacts<Source> {
+  protocol(source: Source): string | undefined;
+  ip(source: Source): string | undefined;
+}
+
+/**
+ * An `AuthRequest` whose `protocol` and `ip` are read from the framework's request only when a
+ * check asks (cookie checks, a login): frameworks work them out on every read (trust proxy, URL
+ * parsing), and a guarded GET never needs them. A class, so a request costs one small object.
+ */
+export class AdapterRequest<Source> implements AuthRequest {
+  readonly method: string;
+  readonly headers: readonly string[];
+  readonly body: unknown;
+  readonly #source: Source;
+  readonly #facts: RequestFacts<Source>;
+
+  constructor(method: string, headers: readonly string[], body: unknown, source: Source, facts: RequestFacts<Source>) {
+    this.method = method;
+    this.headers = headers;
+    this.body = body;
+    this.#source = source;
+    this.#facts = facts;
+  }
+
+  get protocol(): string | undefined {
+    return this.#facts.protocol(this.#source);
+  }
+
+  get ip(): string | undefined {
+    return this.#facts.ip(this.#source);
+  }
 }
 
 /** The headers Tessera reads, gathered in one pass over the raw list. */
