@@ -34,13 +34,12 @@ export function tessera<User = never>(auth: Tessera, options: AdapterOptions<Use
         const outcome = await check(request);
         if (!outcome.ok) return respond(outcome.result);
         c.set('auth', outcome.identity);
+        if (outcome.setCookie.length === 0) return next();
         await next();
-        if (outcome.setCookie.length > 0) {
-          // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
-          const later = c.res.headers.getSetCookie();
-          c.header('set-cookie', undefined);
-          for (const cookie of [...outcome.setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
-        }
+        // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
+        const later = c.res.headers.getSetCookie();
+        c.header('set-cookie', undefined);
+        for (const cookie of [...outcome.setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
         return undefined;
       };
     },
