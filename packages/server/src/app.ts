@@ -34,15 +34,17 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     handleError(Object.assign(new Error('Not found'), { code: 'FST_ERR_NOT_FOUND', statusCode: 404 }), request, reply),
   );
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     runtime.metrics.latency.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
@@ -75,7 +77,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     auth,
     // Every guarded request loads its user: a disabled user is refused at once, whatever their tokens say.
     lookupUser: async (claims) => {
-      const user = await users.byId(claims.sub);
+      const user = await users.recentById(claims.sub, runtime.clock.now());
       // Undefined, not a throw: the adapter then refuses with user_invalid, after any session check.
       return user === undefined || user.disabledAt !== null ? undefined : user;
     },

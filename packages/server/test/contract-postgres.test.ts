@@ -56,8 +56,10 @@ describe('Postgres + Redis outages', () => {
   it('answers 503 store_unavailable, fast, on every route that needs Postgres while it is down; recovers after', async () => {
     const a = await account(server.url);
     const user = await register(server.url);
-    // The session is now known to be live here: only the user lookup still needs the database.
+    // The session is now known to be live here: only the user lookup still needs the database,
+    // once the user read for this request is more than a second old.
     expect((await call(server.url, 'GET', '/auth/me', { bearer: a.access })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     pgProxy.cut();
     try {
       const ready = await call(server.url, 'GET', '/readyz');

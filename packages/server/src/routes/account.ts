@@ -5,6 +5,7 @@ import {
   jsonResult,
   RateLimitedError,
   tokenResult,
+  UserInvalidError,
   UsernameTakenError,
   ValidationError,
   type AuthRequest,
@@ -71,7 +72,9 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
 
   app.post('/auth/password', { schema: schemas.password, preHandler: app.tessera.fresh() }, async (request, reply) => {
     const caller = app.tessera.identity(request);
-    const user = caller.user as User;
+    // Read afresh, not the guard's copy (up to a second old): the hash checked must be the current one.
+    const user = await users.byId((caller.user as User).id);
+    if (user === undefined || user.disabledAt !== null) throw new UserInvalidError();
     const current = normalisePassword(body(request).current_password);
     const next = field(normalisePassword(body(request).new_password));
     await throttle(runtime, 'password', user.id, request.ip);

@@ -15,11 +15,39 @@ export interface User {
   readonly passwordChangedAt: number;
 }
 
+/**
+ * How long a user read for a guarded request is reused. Changes made here (disable, password)
+ * drop it at once; changes by another process (the CLI, another instance) reach this one within
+ * this time, as revocations do without Redis (DESIGN.md: within one second on every other instance).
+ */
+const RECENT_MS = 1000;
+const RECENT_MAX = 10_000;
+
 export class UserStore {
   readonly #db: Kysely<ServerDatabase>;
+  readonly #recent = new Map<string, { user: User; at: number }>();
+  /** Bumped by every change made here: a read that overlapped one is not kept (it may predate it). */
+  #changes = 0;
 
   constructor(db: Kysely<ServerDatabase>) {
     this.#db = db;
+  }
+
+  /**
+   * The user behind a guarded request: a read less than a second old is reused, so that a busy
+   * route costs no query per request. Never answers for a user disabled through this store.
+   */
+  async recentById(id: string, now: number): Promise<User | undefined> {
+    const seen = this.#recent.get(id);
+    if (seen !== undefined && now - seen.at < RECENT_MS && now >= seen.at) return seen.user;
+    const changes = this.#changes;
+    const user = await this.byId(id);
+    this.#recent.delete(id);
+    if (user !== undefined && changes === this.#changes) {
+      if (this.#recent.size >= RECENT_MAX) this.#recent.delete(this.#recent.keys().next().value as string);
+      this.#recent.set(id, { user, at: now });
+    }
+    return user;
   }
 
   /** Creates a user, or answers undefined when the username is taken. */
@@ -61,11 +89,14 @@ export class UserStore {
   }
 
   async setPassword(id: string, passwordHash: string, now: number): Promise<void> {
+    this.#forget(id);
     await answer(this.#db.updateTable('tessera_users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', id).execute());
+    this.#forget(id);
   }
 
   /** Disables a user; answers whether this call disabled them. */
   async disable(id: string, now: number): Promise<boolean> {
+    this.#forget(id);
     const row = await answer(
       this.#db
         .updateTable('tessera_users')
@@ -75,7 +106,14 @@ export class UserStore {
         .returning('id')
         .executeTakeFirst(),
     );
+    this.#forget(id);
     return row !== undefined;
+  }
+
+  /** Drops a cached user, before and after a change: a read overlapping the change is not kept either. */
+  #forget(id: string): void {
+    this.#changes++;
+    this.#recent.delete(id);
   }
 
   async list(): Promise<User[]> {
