@@ -62,18 +62,23 @@ export async function handleLogin(auth: Tessera, request: AuthRequest, check: Cr
  */
 export async function handleRefresh(auth: Tessera, request: AuthRequest, options: RefreshOptions = {}): Promise<HttpResult> {
   try {
-    if (options.lookupUser !== undefined) {
-      // A refresh mints new tokens: the user must still exist and be enabled, as on every guarded route.
-      const { claims } = auth.verifyRequest(request, { token: 'refresh' });
-      const user = await options.lookupUser(claims);
-      if (user === null || user === undefined) {
-        // An ended session says so first, as on guarded routes (token_revoked before user_invalid);
-        // the store is asked only on this refusal path, never on a good refresh.
-        await auth.authenticate(request, { token: 'refresh' });
-        throw new UserInvalidError();
-      }
-    }
-    const { tokens, transport } = await auth.refreshRequest(request);
+    const lookupUser = options.lookupUser;
+    const { tokens, transport } = await auth.refreshRequest(
+      request,
+      lookupUser === undefined
+        ? {}
+        : {
+            // A refresh mints new tokens: the user must still exist and be enabled, as on every guarded route.
+            beforeRotate: async (claims) => {
+              const user = await lookupUser(claims);
+              if (user !== null && user !== undefined) return;
+              // An ended session says so first, as on guarded routes (token_revoked before user_invalid);
+              // the store is asked only on this refusal path, never on a good refresh.
+              await auth.authenticate(request, { token: 'refresh' });
+              throw new UserInvalidError();
+            },
+          },
+    );
     return tokenResult(auth.config, tokens, transport);
   } catch (err) {
     if (!(err instanceof TesseraError)) throw err;

@@ -59,8 +59,12 @@ export class Tessera {
    * @example const pair = await auth.refresh(body.refresh_token);
    */
   async refresh(refreshToken: string): Promise<SessionTokens> {
-    if (this.#sessions !== undefined) return this.#sessions.refresh(refreshToken);
-    const { claims } = this.#verifier.verify(refreshToken, 'refresh');
+    return this.#exchange(refreshToken, this.#verifier.verify(refreshToken, 'refresh').claims);
+  }
+
+  /** The exchange itself, for a refresh token already verified (each is verified once per request). */
+  async #exchange(refreshToken: string, claims: TokenClaims): Promise<SessionTokens> {
+    if (this.#sessions !== undefined) return this.#sessions.refresh(claims);
     const base = { sub: claims.sub, sid: claims.sid, ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }) };
     const access = this.#issuer.access({ ...base, fresh: false }, { inherited: customClaims(claims) });
     const now = Math.floor(this.config.clock.now() / 1000);
@@ -192,12 +196,13 @@ export class Tessera {
    * session was opened with, so a cookie-held refresh token never comes back in a body.
    * @example const { tokens, transport } = await auth.refreshRequest(request);
    */
-  async refreshRequest(
-    request: AuthRequest,
-    options: Pick<AuthenticateOptions, 'locations'> = {},
-  ): Promise<{ tokens: SessionTokens; transport: Transport }> {
-    const found = this.verifyRequest(request, { ...options, token: 'refresh' });
-    const tokens = await this.refresh(found.token);
+  async refreshRequest(request: AuthRequest, options: RefreshRequestOptions = {}): Promise<{ tokens: SessionTokens; transport: Transport }> {
+    const found = this.verifyRequest(
+      request,
+      options.locations === undefined ? { token: 'refresh' } : { token: 'refresh', locations: options.locations },
+    );
+    await options.beforeRotate?.(found.claims);
+    const tokens = await this.#exchange(found.token, found.claims);
     return { tokens, transport: found.claims.transport ?? 'bearer' };
   }
 
@@ -237,6 +242,12 @@ export class Tessera {
   jwks(): Jwks {
     return this.config.keys.jwks();
   }
+}
+
+/** Options of `refreshRequest`. */
+export interface RefreshRequestOptions extends Pick<AuthenticateOptions, 'locations'> {
+  /** Runs once the refresh token has verified and before anything rotates; throwing refuses the refresh. */
+  beforeRotate?: (claims: TokenClaims) => Promise<void> | void;
 }
 
 /**

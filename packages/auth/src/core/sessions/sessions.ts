@@ -1,7 +1,7 @@
 import { randomId } from '../../internal/random.js';
 import type { ResolvedConfig, ResolvedSessions } from '../config.js';
 import { RefreshTokenReusedError, StoreUnavailableError, TesseraError, TokenExpiredError, TokenRevokedError } from '../errors.js';
-import { customClaims, type CookieTransport, type Transport } from '../tokens/claims.js';
+import { customClaims, type CookieTransport, type TokenClaims, type Transport } from '../tokens/claims.js';
 import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
 import type { TokenVerifier } from '../tokens/verify.js';
 import { LivenessCache } from './liveness.js';
@@ -108,11 +108,10 @@ export class SessionManager {
   }
 
   /**
-   * Exchanges a refresh token: the current one rotates (one compare-and-set); the previous one
-   * inside the grace window gets the current one back; anything else revokes the session.
+   * Exchanges a verified refresh token: the current one rotates (one compare-and-set); the previous
+   * one inside the grace window gets the current one back; anything else revokes the session.
    */
-  async refresh(token: string): Promise<SessionTokens> {
-    const { claims } = this.#verifier.verify(token, 'refresh');
+  async refresh(claims: TokenClaims): Promise<SessionTokens> {
     await this.ready();
     const config = this.#config;
     const now = config.clock.now();
