@@ -26,7 +26,7 @@ export class Tessera {
     this.config = resolveConfig(options);
     this.#issuer = new TokenIssuer(this.config);
     this.#verifier = new TokenVerifier(this.config);
-    this.#sessions = this.config.sessions === undefined ? undefined : new SessionManager(this.config, this.#issuer, this.#verifier);
+    this.#sessions = this.config.sessions === undefined ? undefined : new SessionManager(this.config, this.#issuer);
   }
 
   /** Whether a session store is configured (otherwise tokens cannot be revoked before `exp`). */

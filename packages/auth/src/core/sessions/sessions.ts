@@ -3,7 +3,6 @@ import type { ResolvedConfig, ResolvedSessions } from '../config.js';
 import { RefreshTokenReusedError, StoreUnavailableError, TesseraError, TokenExpiredError, TokenRevokedError } from '../errors.js';
 import { customClaims, type CookieTransport, type TokenClaims, type Transport } from '../tokens/claims.js';
 import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
-import type { TokenVerifier } from '../tokens/verify.js';
 import { LivenessCache } from './liveness.js';
 import type { RevocationBus, RevokeReason, SessionRecord, SessionStore } from './store.js';
 
@@ -46,12 +45,11 @@ export class SessionManager {
   readonly #store: SessionStore;
   readonly #bus: RevocationBus | undefined;
   readonly #issuer: TokenIssuer;
-  readonly #verifier: TokenVerifier;
   readonly #live: LivenessCache;
   readonly #onEvent: ((event: SessionEvent) => void) | undefined;
   #subscribed: Promise<void> | undefined;
 
-  constructor(config: ResolvedConfig, issuer: TokenIssuer, verifier: TokenVerifier) {
+  constructor(config: ResolvedConfig, issuer: TokenIssuer) {
     const sessions = config.sessions;
     if (sessions === undefined) throw new TypeError('SessionManager needs config.sessions');
     this.#config = config;
@@ -59,7 +57,6 @@ export class SessionManager {
     this.#store = sessions.store;
     this.#bus = sessions.bus;
     this.#issuer = issuer;
-    this.#verifier = verifier;
     this.#onEvent = sessions.onEvent;
     this.#live = new LivenessCache(sessions.livenessCacheSize, config.clock);
   }
