@@ -1,6 +1,7 @@
 // The server's one table of settings: every TESSERA_* variable, its default and what it does.
 // Configuration is parsed and validated from this table, and the README's table is generated from it.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseDuration } from '@tessera/auth';
 
 type Transport = 'bearer' | 'cookie' | 'hybrid';
@@ -64,6 +65,13 @@ const integer = (min: number, max: number) => (raw: string) => {
   const n = Number(raw);
   return /^\d+$/.test(raw.trim()) && Number.isInteger(n) && n >= min && n <= max ? n : new Problem(`a whole number from ${min} to ${max}`);
 };
+/** `auto` leaves one core to the event loop: a login storm then cannot starve every other request. */
+const hashes = (raw: string) =>
+  raw.trim().toLowerCase() === 'auto'
+    ? Math.max(1, availableParallelism() - 1)
+    : integer(1, 64)(raw) instanceof Problem
+      ? new Problem('auto or a whole number from 1 to 64')
+      : Number(raw);
 const boolean = (raw: string) => {
   const v = raw.trim().toLowerCase();
   return v === 'true' || v === '1' || v === 'yes' ? true : v === 'false' || v === '0' || v === 'no' ? false : new Problem('true or false');
@@ -187,9 +195,9 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<K> } = {
   loginIpLimit: { env: 'TESSERA_LOGIN_IP_LIMIT', default: '100/15m', doc: 'The same attempts per client address.', parse: limit },
   hashConcurrency: {
     env: 'TESSERA_HASH_CONCURRENCY',
-    default: '2',
-    doc: 'Password hashes computed at once; more wait in a bounded queue.',
-    parse: integer(1, 64),
+    default: 'auto',
+    doc: 'Password hashes computed at once (auto: one less than the CPU cores, at least 1); more wait in a bounded queue.',
+    parse: hashes,
   },
   metricsToken: {
     env: 'TESSERA_METRICS_TOKEN',

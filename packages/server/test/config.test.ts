@@ -2,7 +2,7 @@
 // settings list): the fixed names and defaults, every problem collected into one error with one
 // sentence each naming its variable, and the rules that join two settings.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, ServerConfigError } from '../src/settings.js';
@@ -126,6 +126,14 @@ describe('loadConfig', () => {
     for (const port of ['-1', '80.5', '1e3', 'eighty', '']) expect(problems({ TESSERA_PORT: port }), port).toHaveLength(1);
     expect(loadConfig({ TESSERA_PORT: ' 0 ' }).port).toBe(0);
     for (const ttl of ['0', '-5m', '15 minutes', 'm']) expect(problems({ TESSERA_ACCESS_TTL: ttl }), ttl).toHaveLength(1);
+  });
+
+  it('leaves one core to the event loop by default when hashing passwords, or takes a count', () => {
+    expect(loadConfig({}).hashConcurrency).toBe(Math.max(1, availableParallelism() - 1));
+    expect(loadConfig({ TESSERA_HASH_CONCURRENCY: 'AUTO' }).hashConcurrency).toBe(Math.max(1, availableParallelism() - 1));
+    expect(loadConfig({ TESSERA_HASH_CONCURRENCY: '3' }).hashConcurrency).toBe(3);
+    for (const bad of ['0', '65', 'many', '2.5'])
+      expect(problems({ TESSERA_HASH_CONCURRENCY: bad }), bad).toEqual([expect.stringMatching(/must be auto or a whole number from 1 to 64/)]);
   });
 
   it('checks the rules that join two settings', () => {
