@@ -19,6 +19,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // Fastify's own request lines log the URL with its query string, where a careless client may put
+    // a token: the onResponse hook below logs one line per request without it.
+    disableRequestLogging: true,
     clientErrorHandler: handleClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
@@ -40,10 +43,12 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    runtime.metrics.latency.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    const route = request.routeOptions.url ?? 'unknown';
+    runtime.metrics.latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (runtime.log.isLevelEnabled('info')) {
+      const path = request.url.split('?', 1)[0];
+      request.log.info({ method: request.method, path, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    }
     done();
   });
   if (config.corsOrigins.length > 0) {
