@@ -3,7 +3,12 @@
 // the atomic compare-and-set of `rotate` above all.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '../../src/core/clock.js';
+import { TesseraError } from '../../src/core/errors.js';
+import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
+import type { SessionEvent } from '../../src/core/sessions/sessions.js';
 import type { SessionRecord, SessionStore } from '../../src/core/sessions/store.js';
+import { createTessera } from '../../src/core/tessera.js';
 
 export interface StoreHarness {
   store: SessionStore;
@@ -135,6 +140,48 @@ export function describeSessionStore(name: string, make: () => Promise<StoreHarn
       for (const loser of results.filter((r) => !r.ok))
         expect(loser).toMatchObject({ reason: 'jti_mismatch', session: { currentJti: winner.ok ? winner.session.currentJti : '' } });
       expect((await store.get(s.id))?.previousJti).toBe(s.currentJti);
+    });
+
+    describe('under Tessera (the whole refresh path on this store)', () => {
+      let keys: Key;
+      let refreshKey: Key;
+      beforeAll(async () => {
+        keys = await generateKey('HS256');
+        refreshKey = await generateRefreshKey();
+      });
+      // No close(): it would close the harness's store.
+      const tessera = () => {
+        const events: SessionEvent[] = [];
+        const auth = createTessera({ keys, refreshKey, clock: fixedClock(T0), sessions: { store, onEvent: (e) => events.push(e) } });
+        return { auth, events };
+      };
+      const bearer = (token: string) => ({ method: 'GET', headers: ['Authorization', `Bearer ${token}`] });
+      const refusal = (promise: Promise<unknown>) =>
+        promise.then(
+          () => 'accepted',
+          (err: unknown) => (err instanceof TesseraError ? err.code : `threw ${String(err)}`),
+        );
+
+      it('serves 50 simultaneous refreshes of one token with one rotation, every caller on the same jti', async () => {
+        const { auth, events } = tessera();
+        const opened = await auth.openSession({ sub: `user-${id()}` });
+        const results = await Promise.all(Array.from({ length: 50 }, () => auth.refresh(opened.refresh.token)));
+        expect(new Set(results.map((r) => r.refresh.claims.jti)).size).toBe(1);
+        expect(events.filter((e) => e.type === 'rotated')).toHaveLength(1);
+        expect(events.filter((e) => e.type === 'grace_replay')).toHaveLength(49);
+        expect((await store.get(opened.sid))?.currentJti).toBe(results[0]!.refresh.claims.jti);
+      });
+
+      it('never leaves a usable token when logout and refresh race', async () => {
+        const { auth } = tessera();
+        for (let round = 0; round < 10; round++) {
+          const opened = await auth.openSession({ sub: `user-${id()}` });
+          const [refreshed] = await Promise.allSettled([auth.refresh(opened.refresh.token), auth.revokeSession(opened.sid)]);
+          const left = refreshed.status === 'fulfilled' ? [refreshed.value.access.token, opened.access.token] : [opened.access.token];
+          for (const token of left) expect(await refusal(auth.authenticate(bearer(token)))).toBe('token_revoked');
+          if (refreshed.status === 'fulfilled') expect(await refusal(auth.refresh(refreshed.value.refresh.token))).toBe('token_revoked');
+        }
+      });
     });
 
     it('revokes once: the first call answers true, later ones false, and the first reason stays', async () => {
