@@ -30,10 +30,11 @@ import {
 
 const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
 const PG_URL = process.env.TESSERA_BENCH_DATABASE_URL ?? process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-/** A logical Redis database of this benchmark's own. The server's prefix is fixed ('tessera:'); its channel is global across dbs. */
+/** A logical Redis database of this benchmark's own; keys and channels also carry the run's prefix (channels ignore the db). */
 const REDIS_URL = process.env.TESSERA_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/12';
 const RUN = randomBytes(4).toString('hex');
 const SCHEMA = `bench_server_${RUN}`;
+const REDIS_PREFIX = `${SCHEMA}:`;
 const PASSWORD = 'correct horse battery staple';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 /** Refresh sessions: twice the connections, so a fresh token is always waiting for the next request. */
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     redis.on('error', () => undefined);
     await redis.connect();
     // The server's keys (revocations, throttle counters) in this benchmark's own database.
-    for await (const keys of redis.scanIterator({ MATCH: 'tessera:*', COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+    for await (const keys of redis.scanIterator({ MATCH: `${REDIS_PREFIX}*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
     await redis.close();
   });
 
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   pgUrl.searchParams.set('options', `-c search_path=${SCHEMA}`);
   const deployments = [
     await deploy('SQLite', { TESSERA_DATABASE_URL: `sqlite:${join(dir, 'tessera.db')}` }),
-    await deploy('Postgres + Redis', { TESSERA_DATABASE_URL: pgUrl.toString(), TESSERA_REDIS_URL: REDIS_URL }),
+    await deploy('Postgres + Redis', { TESSERA_DATABASE_URL: pgUrl.toString(), TESSERA_REDIS_URL: REDIS_URL, TESSERA_REDIS_PREFIX: REDIS_PREFIX }),
   ];
 
   for (const d of deployments) addThroughput(d, bare);

@@ -60,7 +60,7 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
     let loaded = await keys.load(clock.now());
     const rings = KeyStore.rings(loaded);
     const metrics = new Metrics();
-    const redisOptions = config.redisUrl === undefined ? undefined : { url: config.redisUrl, prefix: 'tessera:' };
+    const redisOptions = config.redisUrl === undefined ? undefined : { url: config.redisUrl, prefix: config.redisPrefix };
     const bus =
       redisOptions === undefined
         ? undefined

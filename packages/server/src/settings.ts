@@ -12,6 +12,7 @@ export interface ServerConfig {
   readonly host: string;
   readonly databaseUrl: string;
   readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
   readonly accessTtl: number;
   readonly refreshTtl: number;
   readonly sessionMaxAge: number;
@@ -114,6 +115,12 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<K> } = {
     default: undefined,
     doc: 'Redis for revocation messages between instances and shared throttling, e.g. `redis://127.0.0.1:6379`.',
     parse: (raw) => (raw.trim() === '' ? undefined : /^rediss?:\/\/.+/.test(raw.trim()) ? raw.trim() : new Problem('redis://host:port')),
+  },
+  redisPrefix: {
+    env: 'TESSERA_REDIS_PREFIX',
+    default: 'tessera:',
+    doc: 'Prefix of every Redis key and channel of this deployment: two deployments on one Redis need two prefixes.',
+    parse: (raw) => (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw.trim()) ? raw.trim() : new Problem('1 to 64 letters, digits or _ . : -')),
   },
   accessTtl: { env: 'TESSERA_ACCESS_TTL', default: '15m', doc: 'Access-token lifetime.', parse: duration(1) },
   refreshTtl: { env: 'TESSERA_REFRESH_TTL', default: '7d', doc: 'Refresh-token lifetime.', parse: duration(1) },

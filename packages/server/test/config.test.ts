@@ -136,6 +136,13 @@ describe('loadConfig', () => {
       expect(problems({ TESSERA_HASH_CONCURRENCY: bad }), bad).toEqual([expect.stringMatching(/must be auto or a whole number from 1 to 64/)]);
   });
 
+  it('takes a Redis prefix of plain characters only', () => {
+    expect(loadConfig({}).redisPrefix).toBe('tessera:');
+    expect(loadConfig({ TESSERA_REDIS_PREFIX: 'shop-2:' }).redisPrefix).toBe('shop-2:');
+    for (const bad of ['', 'has space', 'a*b', 'x'.repeat(65)])
+      expect(problems({ TESSERA_REDIS_PREFIX: bad }), bad).toEqual([expect.stringMatching(/^TESSERA_REDIS_PREFIX must be 1 to 64 letters/)]);
+  });
+
   it('checks the rules that join two settings', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ TESSERA_ALG: 'HS256' }, /^TESSERA_SECRET is required with TESSERA_ALG=HS256/],

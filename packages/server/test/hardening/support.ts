@@ -104,6 +104,8 @@ export async function postgresBackend(
     env: {
       TESSERA_DATABASE_URL: postgresUrl(schema, ports.pgPort),
       TESSERA_REDIS_URL: `redis://127.0.0.1:${ports.redisPort ?? REDIS_PORT}/${redisDb}`,
+      // Channels ignore the database number: a prefix of the file's own keeps other files' messages out.
+      TESSERA_REDIS_PREFIX: `${schema}:`,
     },
     async cleanup() {
       await admin(`drop schema if exists "${schema}" cascade`);

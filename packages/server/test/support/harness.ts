@@ -88,7 +88,8 @@ export async function postgresBackend(redisDb: number, tag: string): Promise<Bac
     name: 'postgres',
     schema,
     redisUrl,
-    env: { TESSERA_DATABASE_URL: schemaUrl(schema), TESSERA_REDIS_URL: redisUrl },
+    // Channels ignore the database number: a prefix of the file's own keeps other files' messages out.
+    env: { TESSERA_DATABASE_URL: schemaUrl(schema), TESSERA_REDIS_URL: redisUrl, TESSERA_REDIS_PREFIX: `${schema}:` },
     async cleanup() {
       const client = new pg.Client({ connectionString: PG_BASE });
       await client.connect();
