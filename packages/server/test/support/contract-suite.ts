@@ -924,6 +924,32 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         expect(codes).toEqual([201, 409, 409, 429]);
       });
 
+      it('throttles password changes per account and address: a stolen fresh token cannot guess the password', async () => {
+        const user = await register(strict.url);
+        const thief = { 'x-forwarded-for': '203.0.113.88' };
+        const fresh = tokens(
+          await call(strict.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD }, headers: thief }),
+        );
+        const change = (current: string, headers: Record<string, string>, bearer = fresh.access_token!) =>
+          call(strict.url, 'POST', '/auth/password', {
+            bearer,
+            headers,
+            json: { current_password: current, new_password: 'another good passphrase' },
+          });
+        for (let i = 0; i < 3; i++) expectError(await change(`guess number ${i}`, thief), 401, 'invalid_credentials');
+        const throttled = await change(PASSWORD, thief);
+        expectError(throttled, 429, 'rate_limited');
+        expect(Number(throttled.header('retry-after'))).toBeGreaterThan(0);
+        // The owner, from their own address and session, still changes it.
+        const own = tokens(
+          await call(strict.url, 'POST', '/auth/login', {
+            json: { username: user.username, password: PASSWORD },
+            headers: { 'x-forwarded-for': '198.51.100.88' },
+          }),
+        );
+        expect((await change(PASSWORD, { 'x-forwarded-for': '198.51.100.88' }, own.access_token!)).status).toBe(200);
+      });
+
       it('answers 503 server_busy with Retry-After when the password queue is full', async () => {
         const busy = await startServer(backend.env, {
           patch: (runtime) => ({ ...runtime, hasher: new PasswordHasher({ concurrency: 1, queueLimit: 0 }) }),
