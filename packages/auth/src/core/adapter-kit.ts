@@ -1,7 +1,7 @@
 import type { TokenKind } from './config.js';
 import { accessCookie, serializeCookie } from './cookies.js';
 import { parseDuration, type Duration } from './duration.js';
-import { TesseraError, UserInvalidError } from './errors.js';
+import { ConfigError, TesseraError, UserInvalidError } from './errors.js';
 import { handleLogin, handleLogout, handleRefresh, type CredentialCheck, type LoginOptions } from './flows.js';
 import type { AuthenticateOptions, AuthResult } from './guard.js';
 import type { AuthRequest } from './request.js';
@@ -18,7 +18,7 @@ export interface AdapterOptions<User = never> {
   errorFormat?: ErrorFormat;
   /** Loads the user of a verified token on every guarded request; null or undefined refuses with 401 `user_invalid`. */
   lookupUser?: (claims: TokenClaims) => Promise<User | null | undefined> | User | null | undefined;
-  /** Re-issue an access cookie that has less than `within` left (cookie transport only); off by default. */
+  /** Re-issue an access cookie that has less than `within` left (cookie transport only, needs a session store); off by default. */
   implicitRefresh?: { within: Duration };
 }
 
@@ -56,8 +56,16 @@ export class AdapterKit<User = never> {
     this.#auth = auth;
     this.#options = options;
     const within = options.implicitRefresh === undefined ? undefined : parseDuration(options.implicitRefresh.within);
-    if (options.implicitRefresh !== undefined && (within === undefined || within <= 0))
-      throw new TypeError("implicitRefresh.within must be a positive duration such as '5m'.");
+    const problems: string[] = [];
+    if (options.implicitRefresh !== undefined) {
+      if (within === undefined || within <= 0) problems.push("implicitRefresh.within must be a positive duration such as '5m'.");
+      // The session's absolute end is what caps a re-issued token; without a store an active cookie would renew forever.
+      if (!auth.stateful)
+        problems.push(
+          'implicitRefresh needs a session store to bound how long an access cookie can be renewed: pass sessions: { store: memoryStore() } (or a SQL store) to createTessera, or drop implicitRefresh.',
+        );
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
     this.#implicitWithin = within;
   }
 

@@ -6,9 +6,10 @@ import { connect } from 'node:net';
 import express from 'express';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tessera as expressTessera } from '../../src/adapters/express.js';
-import type { AdapterOptions } from '../../src/core/adapter-kit.js';
+import { AdapterKit, type AdapterOptions } from '../../src/core/adapter-kit.js';
 import { fixedClock } from '../../src/core/clock.js';
 import type { TesseraOptions } from '../../src/core/config.js';
+import { ConfigError } from '../../src/core/errors.js';
 import type { CredentialCheck } from '../../src/core/flows.js';
 import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
 import type { TokenResponseBody } from '../../src/core/respond.js';
@@ -120,6 +121,13 @@ export function cookieHeader(setCookie: readonly string[]): string {
     .map((c) => c.slice(0, c.indexOf(';')))
     .filter((pair) => !pair.endsWith('='))
     .join('; ');
+}
+
+/** The value of the cookie `name` among Set-Cookie values; fails the test when it is not there. */
+function cookieValue(setCookie: readonly string[], name: string): string {
+  const line = setCookie.find((c) => c.startsWith(`${name}=`));
+  expect(line, `no ${name} cookie set`).toBeDefined();
+  return line!.slice(name.length + 1, line!.indexOf(';'));
 }
 
 /** Replaces what differs between two logins (tokens, CSRF values) so their answers compare byte for byte. */
@@ -431,6 +439,49 @@ export function adapterSuite(name: string, serve: Serve): void {
       const next = cookieHeader(ours.setCookie);
       expect(next).not.toBe(cookie.split('; ')[0]);
       expect(json(await send(s.url, 'GET', '/me', { headers: { cookie: next } }))).toMatchObject({ sub: 'alice' });
+    });
+
+    it('re-issues the access cookie with fresh: false, so a fresh() route refuses it even when the login token was fresh', async () => {
+      const s = await setup({ lookupUser, implicitRefresh: { within: '5m' } });
+      const { answer, cookie } = await s.login('cookie');
+      const original = s.auth.verifyAccessToken(cookieValue(answer.setCookie, s.names.access));
+      expect(original.fresh).toBe(true);
+      s.clock.advance(11 * 60_000);
+      const renewed = await send(s.url, 'GET', '/me', { headers: { cookie } });
+      expect(renewed.status).toBe(200);
+      expect(s.auth.verifyAccessToken(cookieValue(renewed.setCookie, s.names.access)).fresh).toBe(false);
+      const refused = await send(s.url, 'GET', '/fresh', { headers: { cookie: cookieHeader(renewed.setCookie) } });
+      expect(refused.status).toBe(401);
+      expect(json(refused).error).toBe('fresh_token_required');
+    });
+
+    it("never re-issues an access cookie past the session's absolute lifetime", async () => {
+      // The session ends 20 min after login; a 15 min token re-issued at 11 min would otherwise run to 26 min.
+      const s = await setup({ lookupUser, implicitRefresh: { within: '5m' } }, { accessTtl: '15m', refreshTtl: '20m', sessionMaxAge: '20m' });
+      const { cookie } = await s.login('cookie');
+      const [session] = await s.auth.listSessions('alice');
+      const end = Math.floor(session!.absoluteExpiresAt / 1000);
+      s.clock.advance(11 * 60_000);
+      const renewed = await send(s.url, 'GET', '/me', { headers: { cookie } });
+      expect(renewed.status).toBe(200);
+      const claims = s.auth.verifyAccessToken(cookieValue(renewed.setCookie, s.names.access));
+      expect(claims.exp).toBeLessThanOrEqual(end);
+      expect(claims.exp).toBeLessThan(claims.iat + 15 * 60);
+      expect(renewed.setCookie[0]).toContain(`; Max-Age=${end - claims.iat};`);
+    });
+
+    it('refuses implicitRefresh without a session store at construction, with a ConfigError', async () => {
+      const stateless = createTessera({ keys, refreshKey, clock: fixedClock(T0) });
+      onTestFinished(() => stateless.close());
+      const started = serve(stateless, { implicitRefresh: { within: '5m' } });
+      await expect(started).rejects.toBeInstanceOf(ConfigError);
+      await expect(started).rejects.toMatchObject({
+        code: 'config_invalid',
+        message: expect.stringMatching(/^implicitRefresh needs a session store/),
+      });
+      await expect(serveExpress(stateless, { implicitRefresh: { within: '5m' } })).rejects.toBeInstanceOf(ConfigError);
+      expect(() => new AdapterKit(stateless, { implicitRefresh: { within: '5m' } })).toThrow(ConfigError);
+      expect(() => new AdapterKit(stateless, {})).not.toThrow();
     });
   });
 

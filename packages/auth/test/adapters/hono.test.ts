@@ -94,7 +94,8 @@ describe('hono adapter', () => {
 
   it("puts a guard's re-issued cookie ahead of the handler's own cookies, whether the handler uses c.header or returns a Response", async () => {
     const clock = fixedClock(Date.UTC(2030, 0, 1));
-    const auth = createTessera({ keys, refreshKey, clock, cookies: { secure: false } });
+    const auth = createTessera({ keys, refreshKey, clock, cookies: { secure: false }, sessions: { store: memoryStore() } });
+    onTestFinished(() => auth.close());
     const t = tessera(auth, { implicitRefresh: { within: '5m' } });
     const app = new Hono();
     app.get('/context', t.required(), (c) => {
@@ -112,7 +113,7 @@ describe('hono adapter', () => {
           ],
         }),
     );
-    const { access } = auth.createTokenPair({ sub: 'alice', csrf: true });
+    const { access } = await auth.openSession({ sub: 'alice', transport: 'cookie' });
     clock.advance(11 * 60_000);
     const cookie = `${auth.config.cookies.names.access}=${access.token}`;
     for (const [path, own] of [

@@ -1,9 +1,11 @@
-// Type tests of the Fastify and Hono adapters, checked by `tsc -p tsconfig.json` (vitest does not
+// Type tests of the Express, Fastify and Hono adapters, checked by `tsc -p tsconfig.json` (vitest does not
 // run this file). The Fastify user registry is module augmentation, global to a program, so it is
 // checked in a program of its own: see fastify-user.test.ts.
+import express, { type Request } from 'express';
 import Fastify from 'fastify';
 import { Hono, type Context } from 'hono';
 import { describe, expectTypeOf, it } from 'vitest';
+import { tessera as expressTessera, type AuthedRequest } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera, type FastifyTessera, type FastifyTesseraUser } from '../../src/adapters/fastify.js';
 import { tessera as honoTessera } from '../../src/adapters/hono.js';
 import type { Identity } from '../../src/core/adapter-kit.js';
@@ -102,5 +104,49 @@ describe('hono adapter types', () => {
     honoTessera(auth, { lookupUser: user });
     // @ts-expect-error -- implicitRefresh takes { within }
     honoTessera(auth, { implicitRefresh: '5m' });
+  });
+});
+
+describe('express adapter types', () => {
+  it('types req.auth as Identity | null | undefined, AuthedRequest<User> with the user, and identity() with the user type of lookupUser', () => {
+    const t = expressTessera(auth, { lookupUser: async (claims): Promise<User | null> => (claims.sub === user.id ? user : null) });
+    const app = express();
+    app.get('/me', t.required(), (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<Identity<unknown> | null | undefined>();
+      expectTypeOf(t.identity(req)).toEqualTypeOf<Identity<User>>();
+      expectTypeOf(t.identity(req).user).toEqualTypeOf<User | undefined>();
+      // @ts-expect-error -- null or undefined until a guard ran: narrow first
+      void req.auth.sub;
+      // @ts-expect-error -- no such property
+      void t.identity(req).nope;
+      res.json({ sub: t.identity(req).sub });
+    });
+    // After a required guard: not nullable, and the user typed (what a handler can cast req to).
+    const authed = {} as AuthedRequest<User>;
+    expectTypeOf(authed.auth).toExtend<Identity<User>>();
+    expectTypeOf(authed.auth.user).toEqualTypeOf<User | undefined>();
+    expectTypeOf(authed.auth.sub).toBeString();
+    expectTypeOf(authed).toExtend<Request>();
+    expectTypeOf(expressTessera(auth).identity).returns.toEqualTypeOf<Identity<never>>();
+  });
+
+  it('fits guards and handlers where Express takes them, and refuses a non-Tessera or a wrong option', () => {
+    const t = expressTessera<User>(auth);
+    const app = express();
+    app.post(
+      '/auth/login',
+      t.login(() => ({ sub: 'alice' }), { transports: ['cookie'] }),
+    );
+    app.post('/auth/refresh', t.refreshRequired(), t.refresh());
+    app.post('/auth/logout', t.logout());
+    app.get('/admin', t.fresh({ claims: { role: 'admin' } }), (req: Request, res) => void res.json(t.identity(req).user?.roles));
+    // @ts-expect-error -- auth must be a Tessera from createTessera()
+    expressTessera({ config: {} });
+    // @ts-expect-error -- lookupUser is a function
+    expressTessera(auth, { lookupUser: user });
+    // @ts-expect-error -- not an error format
+    expressTessera(auth, { errorFormat: 'xml' });
+    // @ts-expect-error -- not a transport
+    t.login(() => null, { transports: ['carrier-pigeon'] });
   });
 });
