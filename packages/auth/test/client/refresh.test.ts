@@ -254,4 +254,57 @@ describe('proactive refresh', () => {
       delete scope.window;
     }
   });
+
+  it('catches up after a sleep when the tab becomes visible or leaves the back-forward cache, not when it is hidden', async () => {
+    // A page's document as far as onWake reads it; no `cookie`, so the client keeps its Node cookie jar.
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    const win = new EventTarget();
+    const scope = globalThis as { document?: unknown; window?: unknown };
+    scope.document = doc;
+    scope.window = win;
+    try {
+      let now = 13_000_000;
+      const { client, counting } = await signedIn(server, 'hybrid', { autoRefresh: true, now: () => now });
+      const refreshes = () => counting.count('/auth/refresh');
+      // The timer is set for 14 minutes from now; a wake-up is the only thing that can bring it forward.
+      // Waits for the refresh at most 2 s, so that a missed wake-up fails on the count, not by timeout.
+      const wake = async (target: EventTarget, type: string) => {
+        const refreshed = new Promise((resolve) => client.on('refreshed', resolve));
+        target.dispatchEvent(new Event(type));
+        await Promise.race([refreshed, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      };
+
+      // The tab is hidden, and the machine sleeps until the token is within its 60 s margin.
+      doc.visibilityState = 'hidden';
+      doc.dispatchEvent(new Event('visibilitychange'));
+      now += FIFTEEN_MINUTES - 30_000;
+      doc.dispatchEvent(new Event('visibilitychange'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(refreshes()).toBe(0);
+
+      doc.visibilityState = 'visible';
+      await wake(doc, 'visibilitychange');
+      expect(refreshes()).toBe(1);
+
+      // Asleep again, then back from the back-forward cache.
+      now += FIFTEEN_MINUTES - 30_000;
+      await wake(win, 'pageshow');
+      expect(refreshes()).toBe(2);
+      expect(client.session.signedIn).toBe(true);
+      expect((await client.fetch('/auth/me')).status).toBe(200);
+      expect(counting.statuses('/auth/me')).toEqual([200]);
+      expect(refreshes()).toBe(2);
+
+      // Closed: its listeners are gone, so a later wake-up refreshes nothing.
+      client.close();
+      now += FIFTEEN_MINUTES - 30_000;
+      doc.dispatchEvent(new Event('visibilitychange'));
+      win.dispatchEvent(new Event('pageshow'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(refreshes()).toBe(2);
+    } finally {
+      delete scope.document;
+      delete scope.window;
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // The demo page in Debian's Chromium against the real server, with 3-second access tokens: staying
 // signed in through many expiries, two tabs refreshing at once, reload, logout seen by the other
-// tab, and the cookie transport with its CSRF header.
+// tab, logging in through the form, catching up when a hidden tab becomes visible, and the cookie
+// transport with its CSRF header.
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,17 @@ async function keepCalling(page: Page, ms: number, every = 400): Promise<string[
     await page.waitForTimeout(every);
   }
   return lines;
+}
+
+/** Makes the page hidden or visible as far as its script can tell, and says so with `visibilitychange`. */
+async function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
+  await page.evaluate((value) => {
+    // Runs in the page; the tests are type-checked without DOM types.
+    const doc = (globalThis as unknown as { document: EventTarget }).document;
+    Object.defineProperty(doc, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(doc, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    doc.dispatchEvent(new Event('visibilitychange'));
+  }, state);
 }
 
 describe('hybrid (the default), access tokens of 3 s', () => {
@@ -146,6 +158,85 @@ describe('hybrid (the default), access tokens of 3 s', () => {
     expect(await two.getByText('Signed in as grace').isVisible()).toBe(false);
 
     expect([...problems, ...twoProblems]).toEqual([]);
+    await context.close();
+  });
+
+  it('logs in through the form: a wrong password is refused and stays signed out, the right one signs in', async () => {
+    // The account is made (and signed out of) in one browser, then used from a fresh one.
+    const first = await newContext();
+    const setup = await first.newPage();
+    await setup.goto(server.url);
+    await setup.getByText('Signed out').waitFor();
+    await register(setup, 'hedy');
+    await setup.getByRole('button', { name: 'Log out', exact: true }).click();
+    await setup.getByText('Signed out').waitFor();
+    await first.close();
+    expect(await server.liveSessions('hedy')).toBe(0);
+
+    const context = await newContext();
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await page.goto(server.url);
+    await page.getByText('Signed out').waitFor();
+
+    await page.getByLabel('Username').fill('hedy');
+    await page.getByLabel('Password').fill(`${PASSWORD}!`);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').getByText('Wrong username or password.').waitFor();
+    expect(await page.locator('#status').textContent()).toBe('Signed out');
+    expect(await page.locator('#signed-in').isHidden()).toBe(true);
+    expect(await server.liveSessions('hedy')).toBe(0);
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('Signed in as hedy').waitFor();
+    expect(await page.locator('#transport').textContent()).toBe('hybrid');
+    expect(await callMe(page)).toMatch(/^200 OK/);
+    expect(await server.liveSessions('hedy')).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('a tab that was hidden while its token lapsed refreshes as soon as it is visible again', async () => {
+    const context = await newContext();
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    // The page's clock is Playwright's: pausing it stands for a tab whose timers do not run
+    // (throttled, or the machine asleep), and setting the wall clock without running timers for waking up.
+    await page.clock.install();
+    await page.goto(server.url);
+    await page.getByText('Signed out').waitFor();
+    await register(page, 'joan');
+
+    // A fresh token (expires_in 2 s): its proactive refresh is now ~1.6 s of timer time away.
+    const before = await refreshCount(page);
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await expect.poll(() => refreshCount(page), { timeout: 5_000 }).toBe(before + 1);
+
+    // Hidden; no timer runs while the token lapses on the server too.
+    await setVisibility(page, 'hidden');
+    await page.clock.pauseAt(Date.now() + 10);
+    await page.waitForTimeout(3_500);
+    await page.clock.setSystemTime(Date.now());
+    // Awake, still hidden (and hidden again, say minimised): the timer has not come due, and a hidden
+    // tab does not catch up, so nothing refreshes.
+    await setVisibility(page, 'hidden');
+    await page.clock.runFor(50);
+    await page.waitForTimeout(800);
+    expect(await refreshCount(page)).toBe(before + 1);
+
+    // Visible: the client sees the token has lapsed and refreshes at once (timers still paused
+    // but for the 50 ms run below, far short of the stale timer).
+    await setVisibility(page, 'visible');
+    await page.clock.runFor(50);
+    await expect.poll(() => refreshCount(page), { timeout: 3_000 }).toBe(before + 2);
+
+    await page.clock.resume();
+    expect(await page.getByText('Signed in as joan').isVisible()).toBe(true);
+    expect(await callMe(page)).toMatch(/^200 OK/);
+    expect(await refreshCount(page)).toBe(before + 2);
+    expect(await server.liveSessions('joan')).toBe(1);
+    expect(problems).toEqual([]);
     await context.close();
   });
 });
