@@ -2,7 +2,7 @@
 // socket; `tessera serve` listens. It composes the library; no token logic lives here.
 import swagger from '@fastify/swagger';
 import { tessera } from '@tessera/auth/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { handleClientError, handleError } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
 import { operationRoutes } from './routes/operations.js';
@@ -21,7 +21,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Fastify's own request lines log the URL with its query string, where a careless client may put
     // a token: the onResponse hook below logs one line per request without it.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     clientErrorHandler: handleClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
