@@ -356,10 +356,14 @@ describe('Redis cut during a load run, then restored (two instances)', () => {
     phase = 'outage';
     redisProxy.cut();
     // Both instances notice the lost connection (readiness says so) before the revocation.
-    await waitFor('both instances to see Redis down', async () => {
-      const ready = await Promise.all([a, b].map((s) => call(s.url, 'GET', '/readyz', { unchecked: true })));
-      return ready.every((r) => r.status === 503);
-    });
+    await waitFor(
+      'both instances to see Redis down',
+      async () => {
+        const ready = await Promise.all([a, b].map((s) => call(s.url, 'GET', '/readyz', { unchecked: true })));
+        return ready.every((r) => r.status === 503);
+      },
+      10_000,
+    );
     logoutDuringOutage = await call(b.url, 'POST', '/auth/logout', { json: { refresh_token: target.refresh }, allow503: true });
     seenByB = await call(b.url, 'POST', '/auth/refresh', { json: { refresh_token: target.refresh }, allow503: true });
     // DESIGN.md: another instance sees a revocation within one second; without a bus, "live" is trusted 1 s only.

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '@tessera/auth';
@@ -17,6 +17,10 @@ import { createClient } from 'redis';
 import { buildApp } from '../../src/app.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { loadConfig } from '../../src/settings.js';
+import { freePort, sleep, waitFor } from '../support/harness.js';
+
+// The plain helpers are the server suites' own; the hardening suites import them from here too.
+export { freePort, sleep, waitFor };
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 export const PG_BASE = process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -26,19 +30,9 @@ export const REDIS_PORT = 6379;
 export const RUN = randomBytes(3).toString('hex');
 export const PASSWORD = 'correct horse battery staple';
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 let serial = 0;
 /** A username no other test of this run uses. */
 export const uniqueName = (stem = 'h'): string => `${stem}${RUN}${++serial}`;
-
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000, everyMs = 25): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Backends
@@ -153,14 +147,6 @@ export async function startServer(env: Readonly<Record<string, string>>, options
       await runtime.close();
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface ServerProcess {
