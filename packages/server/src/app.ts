@@ -80,7 +80,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   });
   await app.register(tessera, {
     auth,
-    // Every guarded request loads its user: a disabled user is refused at once, whatever their tokens say.
+    // Every guarded request and refresh checks its user (from a read at most a second old): a disabled user is refused.
     lookupUser: async (claims) => {
       const user = await users.recentById(claims.sub, runtime.clock.now());
       // Undefined, not a throw: the adapter then refuses with user_invalid, after any session check.
