@@ -1,4 +1,4 @@
-// One linter for the repository. The per-folder rule below enforces the layers of DESIGN.md:
+// One linter for the repository. The per-folder rule below enforces the layers of docs/architecture.md:
 // the core knows no framework, database or server.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -36,7 +36,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      'no-restricted-syntax': ['error', { selector: 'ExportAllDeclaration', message: 'Name every export (STYLE.md §10): no `export *`.' }],
+      'no-restricted-syntax': ['error', { selector: 'ExportAllDeclaration', message: 'Name every export (docs/architecture.md "Conventions"): no `export *`.' }],
     },
   },
   {
@@ -47,12 +47,12 @@ export default tseslint.config(
         {
           paths: FRAMEWORKS_AND_STORES.filter((p) => !p.includes('*')).map((name) => ({
             name,
-            message: 'The core imports no framework, database or server module (DESIGN.md "Layers").',
+            message: 'The core imports no framework, database or server module (docs/architecture.md "Layers").',
           })),
           patterns: [
             {
               group: FRAMEWORKS_AND_STORES.filter((p) => p.includes('*')),
-              message: 'The core imports no framework, database or server module (DESIGN.md "Layers").',
+              message: 'The core imports no framework, database or server module (docs/architecture.md "Layers").',
             },
             {
               group: ['**/stores/**', '**/adapters/**', '**/client/**', '**/server/**'],

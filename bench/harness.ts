@@ -1,4 +1,4 @@
-// The one benchmark harness every benchmark under bench/ reuses (STYLE.md: side by side with the peers, in one
+// The one benchmark harness every benchmark under bench/ reuses (docs/architecture.md "Conventions": side by side with the peers, in one
 // process, reported as ratios). Cases run interleaved, round after round, so that the noise of a 2-core shared
 // machine hits every case of a group alike; a figure is the median over rounds, and a ratio is the median of the
 // per-round ratios to the group's baseline (both measured in the same round, so a slow round cancels out).

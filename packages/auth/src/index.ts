@@ -1,16 +1,8 @@
 // The public core API of @tessera/auth. Explicit named exports only; internals stay internal.
 export { createTessera, Tessera, type RefreshRequestOptions } from './core/tessera.js';
-export {
-  resolveConfig,
-  type ClaimsContext,
-  type CookieNames,
-  type ResolvedConfig,
-  type TesseraOptions,
-  type TokenKind,
-  type TokenLocation,
-} from './core/config.js';
-export { DEFAULTS } from './core/defaults.js';
-export { parseDuration, type Duration } from './core/duration.js';
+export { resolveConfig, type ClaimsContext, type CookieNames, type ResolvedConfig, type TesseraOptions } from './core/config/config.js';
+export { DEFAULTS } from './core/config/defaults.js';
+export { parseDuration, type Duration } from './core/config/duration.js';
 export { fixedClock, systemClock, type Clock } from './core/clock.js';
 export {
   ConfigError,
@@ -58,11 +50,12 @@ export {
 export { createKeyRing, KeyRing, type Jwks, type KeyRingInput } from './core/keys/key-ring.js';
 export { RESERVED_CLAIMS, type TokenClaims } from './core/tokens/claims.js';
 export type { AccessTokenInput, IssuedToken, TokenInput, TokenPair, TokenPairInput } from './core/tokens/issue.js';
-export type { AuthRequest } from './core/request.js';
-export type { AuthenticateOptions, AuthResult, ClaimsRequirement } from './core/guard.js';
-export { accessCookie, clearedCookies, serializeCookie, tokenCookies, type CookieDescriptor } from './core/cookies.js';
-export { errorResponse, wwwAuthenticate, type ErrorResponse } from './core/http.js';
-export type { OpenSessionInput, SessionEvent, SessionTokens } from './core/sessions/sessions.js';
+export type { AuthRequest } from './core/transport/request.js';
+export type { AuthenticateOptions, AuthResult, ClaimsRequirement } from './core/transport/guard.js';
+export { accessCookie, clearedCookies, serializeCookie, tokenCookies, type CookieDescriptor } from './core/transport/cookies.js';
+export { errorResponse, wwwAuthenticate, type ErrorResponse } from './core/transport/error-response.js';
+export type { OpenSessionInput, SessionTokens } from './core/sessions/sessions.js';
+export type { SessionEvent, TokenKind, TokenLocation } from './core/types.js';
 export {
   rotationRefusal,
   type BusMessage,
@@ -83,7 +76,7 @@ export {
   type GuardOptions,
   type GuardOutcome,
   type Identity,
-} from './core/adapter-kit.js';
+} from './adapters/adapter-kit.js';
 export {
   handleLogin,
   handleLogout,
@@ -93,5 +86,13 @@ export {
   type LoginOptions,
   type RefreshOptions,
 } from './core/flows.js';
-export { errorResult, jsonResult, loggedOutResult, tokenResult, type ErrorFormat, type HttpResult, type TokenResponseBody } from './core/respond.js';
-export type { CookieTransport, Transport } from './core/tokens/claims.js';
+export {
+  errorResult,
+  jsonResult,
+  loggedOutResult,
+  tokenResult,
+  type ErrorFormat,
+  type HttpResult,
+  type TokenResponseBody,
+} from './core/transport/respond.js';
+export { AUTH_PATHS, COOKIE_NAMES, CSRF_HEADER, TRANSPORTS, type CookieTransport, type Transport } from './protocol/protocol.js';

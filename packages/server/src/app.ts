@@ -1,6 +1,7 @@
 // The Fastify app, built by a function that never listens: tests use it in-process and over a
 // socket; `tessera serve` listens. It composes the library; no token logic lives here.
 import swagger from '@fastify/swagger';
+import { CSRF_HEADER } from '@tessera/auth';
 import { tessera } from '@tessera/auth/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { handleClientError, handleError } from './http-errors.js';
@@ -61,7 +62,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
         return reply
           .code(204)
           .header('access-control-allow-methods', 'GET, POST, DELETE')
-          .header('access-control-allow-headers', 'authorization, content-type, x-csrf-token')
+          .header('access-control-allow-headers', `authorization, content-type, ${CSRF_HEADER}`)
           .header('access-control-max-age', '600')
           .send();
       }

@@ -1,4 +1,4 @@
-// One place that turns every failure into the `{error, message}` answer of DESIGN.md: Tessera's own
+// One place that turns every failure into the `{error, message}` answer of docs/architecture.md: Tessera's own
 // refusals, Fastify's (bad JSON, size, media type, validation, 404) and anything unexpected
 // (500, logged, never a stack trace on the wire).
 import type { Duplex } from 'node:stream';

@@ -1,5 +1,10 @@
 // Server-rendered pages: no inline script, so the CSP can forbid it.
-import type { OpenApiDocument } from './routes/operations.js';
+
+/** The part of the OpenAPI document the docs page reads. */
+export interface OpenApiDocument {
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: unknown[] }>>;
+}
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2433}
 code{background:#f1f3f7;padding:.1rem .3rem;border-radius:4px}h1{margin-bottom:.2rem}table{border-collapse:collapse;width:100%}

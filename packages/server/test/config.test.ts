@@ -1,4 +1,4 @@
-// Configuration from TESSERA_* variables and an optional JSON file (DESIGN.md "Keys" and the
+// Configuration from TESSERA_* variables and an optional JSON file (docs/architecture.md "Keys" and the
 // settings list): the fixed names and defaults, every problem collected into one error with one
 // sentence each naming its variable, and the rules that join two settings.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('has the names and defaults DESIGN.md fixes', () => {
+  it('has the names and defaults docs/architecture.md fixes', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 8000,

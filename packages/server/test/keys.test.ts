@@ -1,4 +1,4 @@
-// Signing keys in the database (DESIGN.md "Keys"): staged rotation that publishes before it signs,
+// Signing keys in the database (docs/architecture.md "Keys"): staged rotation that publishes before it signs,
 // retired keys that verify until their tokens have expired, revocation that withdraws a key at
 // once, sealing at rest, and every access algorithm — all seen over HTTP on SQLite.
 import { fixedClock } from '@tessera/auth';
@@ -126,7 +126,7 @@ describe('revoking the refresh key', () => {
     await backend.cleanup();
   });
 
-  // DESIGN.md: "`keys revoke <kid>` withdraws a compromised key at once" — any key, and the refresh
+  // docs/architecture.md: "`keys revoke <kid>` withdraws a compromised key at once" — any key, and the refresh
   // key signs the longest-lived tokens. A running instance reloads only its access keys.
   it('withdraws it on the running instance: refresh tokens it signed are refused, new sessions refresh', async () => {
     const url = server.url;

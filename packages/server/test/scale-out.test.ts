@@ -1,4 +1,4 @@
-// Two `tessera serve` processes sharing one Postgres and one Redis (DESIGN.md "Scaling out"):
+// Two `tessera serve` processes sharing one Postgres and one Redis (docs/architecture.md "Scaling out"):
 // started together on an empty database they agree on one key; a session moves freely between
 // them; a revocation on one reaches the other within a second; `tessera keys rotate` run from the
 // command line makes both sign with the new key within seconds; throttling counts across both.

@@ -1,4 +1,4 @@
-// Transport settings (DESIGN.md "Transports") beyond the defaults the contract suite runs with:
+// Transport settings (docs/architecture.md "Transports") beyond the defaults the contract suite runs with:
 // cookies without `Secure` for local http, configured public origins, CORS, which tokens may
 // travel together, and CSRF on every state-changing route a cookie authenticates.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

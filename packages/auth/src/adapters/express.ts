@@ -1,8 +1,8 @@
 // Express 5 adapter: request → plain values → core → response. Nothing else happens here.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
-import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/request.js';
-import type { HttpResult } from '../core/respond.js';
+import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
+import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
+import type { HttpResult } from '../core/transport/respond.js';
 import type { Tessera } from '../core/tessera.js';
 
 declare global {

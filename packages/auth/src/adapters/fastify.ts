@@ -1,9 +1,9 @@
 // Fastify 5 adapter: request → plain values → core → reply. Nothing else happens here.
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
-import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
-import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/request.js';
-import type { HttpResult } from '../core/respond.js';
+import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
+import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
+import type { HttpResult } from '../core/transport/respond.js';
 import { Tessera } from '../core/tessera.js';
 
 /**

@@ -1,9 +1,9 @@
 // Hono 4 adapter: request → plain values → core → Response. Nothing else happens here.
 import type { Context, Handler, MiddlewareHandler } from 'hono';
-import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from '../core/adapter-kit.js';
+import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
 import { InvalidRequestError } from '../core/errors.js';
-import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/request.js';
-import type { HttpResult } from '../core/respond.js';
+import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
+import type { HttpResult } from '../core/transport/respond.js';
 import type { Tessera } from '../core/tessera.js';
 
 declare module 'hono' {

@@ -1,7 +1,7 @@
 // The Tessera client: login, logout, an authenticated `fetch` and the refresh machinery behind it.
 // One refresh at a time (single-flight), one retry per request, never a loop; proactive refresh
 // timed from `expires_in`; tabs share results over a BroadcastChannel without any lock.
-import type { Transport } from '../core/tokens/claims.js';
+import type { Transport } from '../protocol/protocol.js';
 import { CookieJar } from './cookie-jar.js';
 import { ClientError, networkError, peekError, readError } from './errors.js';
 import {

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../core/errors.js';
+import type { ErrorCode } from '../protocol/protocol.js';
 
 /** Codes the client itself gives, beside the server's wire codes. */
 export type ClientOnlyCode =

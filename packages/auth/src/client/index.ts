@@ -4,4 +4,4 @@ export { createClient, TesseraClient, type ClientEvents, type ClientOptions, typ
 export { ClientError, readError, type ClientErrorCode, type ClientOnlyCode } from './errors.js';
 export { CookieJar, type CookieJarOptions } from './cookie-jar.js';
 export type { TokenStorage } from './platform.js';
-export type { Transport } from '../core/tokens/claims.js';
+export type { Transport } from '../protocol/protocol.js';

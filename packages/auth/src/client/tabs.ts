@@ -2,7 +2,7 @@
 // a refresh says so, the others hold their own proactive refresh for a moment and adopt the result;
 // if the result never comes, they refresh themselves, and the server's reuse grace window makes two
 // refreshes at once end on one session.
-import type { Transport } from '../core/tokens/claims.js';
+import { isTransport, type Transport } from '../protocol/protocol.js';
 
 /** Tokens and timing one tab hands the others after a login or a refresh. */
 export interface TokenNews {
@@ -27,15 +27,13 @@ export type TabMessage =
 /** How long other tabs hold their proactive refresh after one says it is refreshing. */
 export const PEER_LEASE_MS = 3_000;
 
-const TRANSPORTS: readonly string[] = ['bearer', 'cookie', 'hybrid'];
-
 /** Reads a message from another tab; anything malformed is ignored (undefined). */
 export function parseTabMessage(data: unknown): TabMessage | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const m = data as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
-  const transport = typeof m.transport === 'string' && TRANSPORTS.includes(m.transport) ? (m.transport as Transport) : undefined;
+  const transport = isTransport(m.transport) ? m.transport : undefined;
   switch (m.type) {
     case 'refreshing':
       return { type: 'refreshing' };

@@ -1,37 +1,7 @@
-/**
- * Every refusal Tessera makes, as one table: the stable wire code, the HTTP status and the
- * default human message. Adapters, the server and the client all read this table, so a code
- * means the same thing everywhere (STYLE.md §3). Messages never contain a token or a secret.
- */
-export const ERRORS = {
-  token_missing: { status: 401, message: 'No token was sent' },
-  token_invalid: { status: 401, message: 'Token is invalid' },
-  token_expired: { status: 401, message: 'Token has expired' },
-  token_not_yet_valid: { status: 401, message: 'Token is not valid yet' },
-  token_type_invalid: { status: 401, message: 'Token is of the wrong type' },
-  token_revoked: { status: 401, message: 'Token has been revoked' },
-  fresh_token_required: { status: 401, message: 'A fresh token is required' },
-  refresh_token_reused: { status: 401, message: 'Refresh token was already used' },
-  invalid_credentials: { status: 401, message: 'Invalid username or password' },
-  user_invalid: { status: 401, message: 'The user of this token is unknown or disabled' },
-  invalid_request: { status: 400, message: 'The request is malformed' },
-  token_conflict: { status: 400, message: 'Two different tokens of the same kind were sent' },
-  csrf_failed: { status: 403, message: 'CSRF token is missing or does not match' },
-  origin_refused: { status: 403, message: 'Request origin is not allowed' },
-  insufficient_scope: { status: 403, message: 'Token lacks the required claims' },
-  store_unavailable: { status: 503, message: 'The session store cannot be reached' },
-  validation_failed: { status: 422, message: 'The request body is not valid' },
-  username_taken: { status: 409, message: 'That username is taken' },
-  not_found: { status: 404, message: 'Not found' },
-  payload_too_large: { status: 413, message: 'The request body is too large' },
-  headers_too_large: { status: 431, message: 'The request headers are too large' },
-  unsupported_media_type: { status: 415, message: 'Send the body as application/json' },
-  rate_limited: { status: 429, message: 'Too many attempts; try again later' },
-  server_busy: { status: 503, message: 'The server is busy; try again shortly' },
-} as const satisfies Record<string, { status: number; message: string }>;
+import { ERRORS, type ErrorCode } from '../protocol/protocol.js';
 
-/** A stable error code, e.g. `'token_expired'`. */
-export type ErrorCode = keyof typeof ERRORS;
+// The error classes of every refusal; the code → status → message table itself is protocol data.
+export { ERRORS, type ErrorCode };
 
 /**
  * Base class of every refusal: `code` is the wire code, `status` the HTTP status.

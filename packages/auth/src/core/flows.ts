@@ -1,10 +1,12 @@
-import { clearedCookies, serializeCookie } from './cookies.js';
+import { clearedCookies, serializeCookie } from './transport/cookies.js';
 import { InvalidCredentialsError, InvalidRequestError, TesseraError, TokenMissingError, UserInvalidError } from './errors.js';
-import { readHeaders, type AuthRequest } from './request.js';
-import { checkOrigin } from './csrf.js';
-import { errorResult, loggedOutResult, tokenResult, type ErrorFormat, type HttpResult } from './respond.js';
+import { readHeaders, type AuthRequest } from './transport/request.js';
+import { checkOrigin } from './transport/csrf.js';
+import { errorResult, loggedOutResult, tokenResult, type ErrorFormat, type HttpResult } from './transport/respond.js';
 import type { Tessera } from './tessera.js';
-import type { TokenClaims, Transport } from './tokens/claims.js';
+import type { TokenClaims } from './tokens/claims.js';
+import { isTransport, TRANSPORTS } from '../protocol/protocol.js';
+import type { Transport } from './types.js';
 
 /** Who a credential check found: the identity and any claims for its tokens. */
 export interface LoginIdentity {
@@ -21,8 +23,6 @@ export interface LoginOptions {
   transports?: readonly Transport[];
   errorFormat?: ErrorFormat;
 }
-
-const TRANSPORTS: readonly Transport[] = ['bearer', 'cookie', 'hybrid'];
 
 /**
  * A login endpoint in one call: the app checks the credentials, Tessera opens the session and
@@ -129,7 +129,7 @@ function isTokenProblem(err: TesseraError): boolean {
 }
 
 function chooseTransport(body: unknown, allowed: readonly Transport[]): Transport {
-  for (const t of allowed) if (!TRANSPORTS.includes(t)) throw new TypeError(`Unknown transport ${JSON.stringify(t)}: use bearer, cookie or hybrid.`);
+  for (const t of allowed) if (!isTransport(t)) throw new TypeError(`Unknown transport ${JSON.stringify(t)}: use ${TRANSPORTS.join(', ')}.`);
   const asked = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).transport : undefined;
   if (asked === undefined || asked === null) return allowed[0] ?? 'bearer';
   if (typeof asked !== 'string' || !allowed.includes(asked as Transport)) {

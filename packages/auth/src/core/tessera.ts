@@ -1,12 +1,13 @@
-import { resolveConfig, type ResolvedConfig, type TesseraOptions } from './config.js';
+import { resolveConfig, type ResolvedConfig, type TesseraOptions } from './config/config.js';
 import { ConfigError } from './errors.js';
 import { cookieTransport, SessionManager, type OpenSessionInput, type SessionTokens } from './sessions/sessions.js';
 import type { RevokeReason, SessionRecord } from './sessions/store.js';
-import { clearedCookies, serializeCookie, tokenCookies } from './cookies.js';
-import { authenticateRequest, type AuthenticateOptions, type AuthResult } from './guard.js';
+import { clearedCookies, serializeCookie, tokenCookies } from './transport/cookies.js';
+import { authenticateRequest, type AuthenticateOptions, type AuthResult } from './transport/guard.js';
 import type { Jwks } from './keys/key-ring.js';
-import type { AuthRequest } from './request.js';
-import { customClaims, type TokenClaims, type Transport } from './tokens/claims.js';
+import type { AuthRequest } from './transport/request.js';
+import { customClaims, type TokenClaims } from './tokens/claims.js';
+import type { Transport } from './types.js';
 import { TokenIssuer, type AccessTokenInput, type IssuedToken, type TokenInput, type TokenPair, type TokenPairInput } from './tokens/issue.js';
 import { TokenVerifier } from './tokens/verify.js';
 

@@ -1,4 +1,4 @@
-// One behaviour suite for every adapter (STYLE.md §9): real listening servers, real fetch (and a
+// One behaviour suite for every adapter (docs/architecture.md "Conventions"): real listening servers, real fetch (and a
 // raw socket where fetch would merge headers), the memory session store, and the Express adapter
 // started beside each app on the same Tessera as the reference for bytes.
 import type { AddressInfo } from 'node:net';
@@ -6,15 +6,15 @@ import { connect } from 'node:net';
 import express from 'express';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tessera as expressTessera } from '../../src/adapters/express.js';
-import { AdapterKit, type AdapterOptions } from '../../src/core/adapter-kit.js';
+import { AdapterKit, type AdapterOptions } from '../../src/adapters/adapter-kit.js';
 import { fixedClock } from '../../src/core/clock.js';
-import type { TesseraOptions } from '../../src/core/config.js';
+import type { TesseraOptions } from '../../src/core/config/config.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { CredentialCheck } from '../../src/core/flows.js';
 import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
-import type { TokenResponseBody } from '../../src/core/respond.js';
+import type { TokenResponseBody } from '../../src/core/transport/respond.js';
 import { createTessera, type Tessera } from '../../src/core/tessera.js';
-import type { Transport } from '../../src/core/tokens/claims.js';
+import type { Transport } from '../../src/protocol/protocol.js';
 import { memoryStore } from '../../src/stores/memory.js';
 
 /** The user `lookupUser` finds. */

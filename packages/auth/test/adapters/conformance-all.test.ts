@@ -1,5 +1,5 @@
 // The adapter conformance suite on all three frameworks, then the same requests compared byte for
-// byte across them (STYLE.md §6). Each app mounts the routes listed in test/conformance/adapter.ts
+// byte across them (docs/architecture.md "Conventions"). Each app mounts the routes listed in test/conformance/adapter.ts
 // with its own adapter, writing its own answers as the HttpResult the suite names.
 import { createServer, type Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
@@ -10,7 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { tessera as expressTessera } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera } from '../../src/adapters/fastify.js';
 import { tessera as honoTessera } from '../../src/adapters/hono.js';
-import type { AdapterOptions } from '../../src/core/adapter-kit.js';
+import type { AdapterOptions } from '../../src/adapters/adapter-kit.js';
 import { jsonResult, type HttpResult, type Tessera } from '../../src/index.js';
 import {
   ADMIN_CLAIMS,
@@ -104,7 +104,7 @@ const FASTIFY_BODY_ERRORS: Readonly<Record<string, 'invalid_json' | 'too_large' 
 
 async function makeFastify(auth: Tessera, options: AdapterOptions<User>): Promise<RunningApp> {
   const app = Fastify({ bodyLimit: BODY_LIMIT });
-  // A cross-site form can post text/plain without a preflight: take JSON only (NOTES-STACK.md "Frameworks").
+  // A cross-site form can post text/plain without a preflight: take JSON only (docs/architecture.md "Platform notes").
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: { code?: string }, _request, reply) => {
     const kind = err.code === undefined ? undefined : FASTIFY_BODY_ERRORS[err.code];

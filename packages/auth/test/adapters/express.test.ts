@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import express, { type ErrorRequestHandler, type Response } from 'express';
 import { tessera } from '../../src/adapters/express.js';
-import type { AdapterOptions } from '../../src/core/adapter-kit.js';
+import type { AdapterOptions } from '../../src/adapters/adapter-kit.js';
 import { jsonResult, type HttpResult, type Tessera } from '../../src/index.js';
 import {
   ADMIN_CLAIMS,

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tessera } from '../../src/adapters/hono.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
-import type { TokenResponseBody } from '../../src/core/respond.js';
+import type { TokenResponseBody } from '../../src/core/transport/respond.js';
 import { createTessera } from '../../src/core/tessera.js';
 import { memoryStore } from '../../src/stores/memory.js';
 import { adapterSuite, check, closeServer, json, rawRequest, send, TRANSPORTS, whoami, type Serve } from './adapter-suite.js';

@@ -1,5 +1,5 @@
-// One behaviour suite for every framework adapter (DESIGN.md "Layers": the same behaviour suite runs
-// against every adapter; STYLE.md §6: all adapters give byte-identical bodies and headers). It drives a
+// One behaviour suite for every framework adapter (docs/architecture.md "Layers": the same behaviour suite runs
+// against every adapter; docs/architecture.md "Conventions": all adapters give byte-identical bodies and headers). It drives a
 // REAL listening server: `fetch` for ordinary requests, raw `node:net` sockets where fetch would merge
 // or refuse headers (two Authorization lines, two Cookie lines, an oversize header).
 //
@@ -27,7 +27,7 @@ import { Buffer } from 'node:buffer';
 import type { Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AdapterOptions, Identity } from '../../src/core/adapter-kit.js';
+import type { AdapterOptions, Identity } from '../../src/adapters/adapter-kit.js';
 import { fixedClock } from '../../src/core/clock.js';
 import type { CredentialCheck } from '../../src/core/flows.js';
 import {
@@ -529,7 +529,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
         expect(answer.header('content-type')).toBe(JSON_TYPE);
         expect(answer.header('cache-control')).toBe('no-store');
         expect(Object.keys(answer.json).sort()).toEqual(flaskFormat ? ['msg'] : ['error', 'message']);
-        // A refusal never echoes a token (STYLE.md §3), neither in the body nor in the challenge.
+        // A refusal never echoes a token (docs/architecture.md "Conventions"), neither in the body nor in the challenge.
         const challenge = answer.header('www-authenticate') ?? '';
         expect(answer.body + challenge).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}/);
         for (const secret of secrets) {
@@ -666,7 +666,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
         const jar = absorb(new Map(s.jar), refreshed);
         expect(jar.get(names().refresh)).not.toBe(s.refresh);
         expect(jar.get(names().access)).not.toBe(s.access);
-        // One CSRF value per session, surviving rotation, so tabs never trip each other (DESIGN.md "Transports").
+        // One CSRF value per session, surviving rotation, so tabs never trip each other (docs/architecture.md "Transports").
         expect(jar.get(names().csrf)).toBe(s.csrf);
         for (const token of [jar.get(names().access)!, jar.get(names().refresh)!]) expect(refreshed.body).not.toContain(token);
 

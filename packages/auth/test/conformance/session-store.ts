@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/core/clock.js';
 import { TesseraError } from '../../src/core/errors.js';
 import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
-import type { SessionEvent } from '../../src/core/sessions/sessions.js';
+import type { SessionEvent } from '../../src/core/types.js';
 import type { SessionRecord, SessionStore } from '../../src/core/sessions/store.js';
 import { createTessera } from '../../src/core/tessera.js';
 

@@ -22,7 +22,7 @@ import {
 } from '../../src/index.js';
 
 /*
- * Differential tests against jose, the reference implementation (STYLE.md §9): tokens travel both
+ * Differential tests against jose, the reference implementation (docs/architecture.md "Conventions"): tokens travel both
  * ways with key material shared only as JWKs, time is frozen on both sides (Tessera's clock, jose's
  * `currentDate`), and every refusal is compared by category.
  */

@@ -1,7 +1,7 @@
 // Property tests of the token core with fast-check: (a) no single-character edit of a genuine token
 // verifies; (b) arbitrary strings and arbitrary JSON signed with the real keys either verify with
 // exactly the signed claims or throw a TesseraError, matching an oracle written from the rules of
-// DESIGN.md "Tokens" and security.md §1; (c) authenticate() over arbitrary raw header lists and
+// docs/architecture.md "Tokens" and security.md §1; (c) authenticate() over arbitrary raw header lists and
 // bodies throws only TesseraErrors, and returns only the genuine token.
 import { Buffer, isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
@@ -160,7 +160,7 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
 
 /**
- * What verification must answer, from the rules alone (DESIGN.md "Tokens", security.md §1, RFC 9068
+ * What verification must answer, from the rules alone (docs/architecture.md "Tokens", security.md §1, RFC 9068
  * §4): the header picks a key by kid and must name its one algorithm and the typ of its kind; the
  * signature comes next, then the kind, then the claims; time verdicts come last. `header` and
  * `claims` are the values as a JSON parser reads them back.

@@ -1,12 +1,12 @@
-// The refresh-token life cycle of DESIGN.md "Sessions", on the memory store with a frozen clock.
+// The refresh-token life cycle of docs/architecture.md "Sessions", on the memory store with a frozen clock.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/core/clock.js';
 import { ConfigError, TesseraError } from '../../src/core/errors.js';
 import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
-import type { SessionEvent } from '../../src/core/sessions/sessions.js';
+import type { SessionEvent } from '../../src/core/types.js';
 import type { SessionStore } from '../../src/core/sessions/store.js';
 import { createTessera } from '../../src/core/tessera.js';
-import type { TesseraOptions } from '../../src/core/config.js';
+import type { TesseraOptions } from '../../src/core/config/config.js';
 import { memoryBus, memoryStore } from '../../src/stores/memory.js';
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -1,6 +1,6 @@
 // The SQL store on the real Postgres: the conformance suite in a schema of its own per worker and
 // run, then migrations from two instances at once, int8 handling, and outages simulated by a TCP
-// proxy in front of the shared server (never stopped: NOTES-STACK.md "Tests").
+// proxy in front of the shared server (never stopped: docs/architecture.md "Platform notes").
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

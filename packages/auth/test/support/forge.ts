@@ -286,7 +286,7 @@ export function runTable(title: string, fixtures: readonly Fixture[], rows: read
         const err = thrown(verify);
         expect(err).toBeInstanceOf(TesseraError);
         expect((err as TesseraError).code).toBe(row.expected);
-        // A refusal never echoes the token (STYLE.md §3).
+        // A refusal never echoes the token (docs/architecture.md "Conventions").
         if (token.length >= 16) expect((err as TesseraError).message).not.toContain(token);
       });
     });

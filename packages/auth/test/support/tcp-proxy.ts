@@ -1,5 +1,5 @@
 // A TCP proxy in front of a real service (Postgres, Redis) that a test can cut and restore, to
-// simulate an outage without ever stopping the shared service (NOTES-STACK.md "Tests").
+// simulate an outage without ever stopping the shared service (docs/architecture.md "Platform notes").
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpProxy {

@@ -8,7 +8,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import { tessera as expressTessera, type AuthedRequest } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera, type FastifyTessera, type FastifyTesseraUser } from '../../src/adapters/fastify.js';
 import { tessera as honoTessera } from '../../src/adapters/hono.js';
-import type { Identity } from '../../src/core/adapter-kit.js';
+import type { Identity } from '../../src/adapters/adapter-kit.js';
 import type { Tessera } from '../../src/core/tessera.js';
 
 interface User {

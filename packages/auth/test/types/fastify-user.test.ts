@@ -31,7 +31,7 @@ const SNIPPET = `
 import type { FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 import { tessera } from '../../src/adapters/fastify.js';
-import type { Identity } from '../../src/core/adapter-kit.js';
+import type { Identity } from '../../src/adapters/adapter-kit.js';
 import type { Tessera } from '../../src/core/tessera.js';
 interface User { id: string; roles: string[] }
 declare module '../../src/adapters/fastify.js' {

@@ -65,7 +65,7 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('expires_at', 'bigint')
         .execute();
       // One signing key per purpose, enforced by the database: when several instances start on an
-      // empty database at once, exactly one generated key becomes current (DESIGN.md "Keys").
+      // empty database at once, exactly one generated key becomes current (docs/architecture.md "Keys").
       await db.schema
         .createIndex('tessera_keys_one_current')
         .on('tessera_keys')

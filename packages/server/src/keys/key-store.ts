@@ -1,4 +1,4 @@
-// Signing keys kept in the database (DESIGN.md "Keys"): generated on first start with one winner
+// Signing keys kept in the database (docs/architecture.md "Keys"): generated on first start with one winner
 // under a unique index, staged rotation (a `next` key is published before it signs), retired keys
 // kept until the tokens they signed have expired, and revocation that withdraws a key at once.
 import { randomBytes } from 'node:crypto';

@@ -3,10 +3,10 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { demoRoutes } from '../demo/serve.js';
-import { docsPage } from '../pages.js';
+import { docsPage, type OpenApiDocument } from '../pages.js';
 import { schemas } from './schemas.js';
 
-/** Pages get a strict CSP (scripts only from this origin, never inline; no framing), nosniff and a referrer policy (DESIGN.md). */
+/** Pages get a strict CSP (scripts only from this origin, never inline; no framing), nosniff and a referrer policy (docs/architecture.md). */
 export const PAGE_HEADERS = {
   'content-security-policy':
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -61,10 +61,4 @@ export function operationRoutes(app: FastifyInstance, runtime: Runtime): void {
   );
   app.get('/docs', { schema: { hide: true } }, async (_request, reply) => page(reply, docsPage(app.swagger() as OpenApiDocument)));
   demoRoutes(app, PAGE_HEADERS);
-}
-
-/** The part of the OpenAPI document the docs page reads. */
-export interface OpenApiDocument {
-  info: { title: string; version: string; description?: string };
-  paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: unknown[] }>>;
 }

@@ -1,5 +1,7 @@
 // Request and response schemas: Fastify validates bodies with them, and the OpenAPI document at
 // /openapi.json is generated from them, so the contract and the docs cannot drift apart.
+import { TRANSPORTS } from '@tessera/auth';
+
 const error = {
   type: 'object',
   required: ['error', 'message'],
@@ -42,7 +44,7 @@ export const schemas = {
   login: {
     tags: ['tokens'],
     summary: 'Log in: open a session and receive tokens',
-    body: { ...credentials, properties: { ...credentials.properties, transport: { type: 'string', enum: ['bearer', 'cookie', 'hybrid'] } } },
+    body: { ...credentials, properties: { ...credentials.properties, transport: { type: 'string', enum: [...TRANSPORTS] } } },
     response: { 200: tokens, ...refusals },
   },
   refresh: {

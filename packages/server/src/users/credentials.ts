@@ -1,4 +1,4 @@
-// Username and password rules (DESIGN.md "Server HTTP API", security.md §7): usernames are
+// Username and password rules (docs/architecture.md "The HTTP contract", security.md §7): usernames are
 // NFKC-normalised and case-folded so look-alikes cannot coexist; passwords are NFKC-normalised and
 // 8 to 1024 bytes, refused (never truncated) when longer.
 

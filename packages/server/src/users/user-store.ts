@@ -18,7 +18,7 @@ export interface User {
 /**
  * How long a user read for a guarded request is reused. Changes made here (disable, password)
  * drop it at once; changes by another process (the CLI, another instance) reach this one within
- * this time, as revocations do without Redis (DESIGN.md: within one second on every other instance).
+ * this time, as revocations do without Redis (docs/architecture.md: within one second on every other instance).
  */
 const RECENT_MS = 1000;
 const RECENT_MAX = 10_000;
@@ -124,7 +124,7 @@ export class UserStore {
 
 /**
  * Runs a query; a database that does not answer becomes DatabaseUnavailableError, which the error
- * handler turns into 503 store_unavailable (DESIGN.md), never a 500.
+ * handler turns into 503 store_unavailable (docs/architecture.md), never a 500.
  */
 async function answer<T>(query: Promise<T>): Promise<T> {
   try {

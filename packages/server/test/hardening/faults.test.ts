@@ -366,7 +366,7 @@ describe('Redis cut during a load run, then restored (two instances)', () => {
     );
     logoutDuringOutage = await call(b.url, 'POST', '/auth/logout', { json: { refresh_token: target.refresh }, allow503: true });
     seenByB = await call(b.url, 'POST', '/auth/refresh', { json: { refresh_token: target.refresh }, allow503: true });
-    // DESIGN.md: another instance sees a revocation within one second; without a bus, "live" is trusted 1 s only.
+    // docs/architecture.md: another instance sees a revocation within one second; without a bus, "live" is trusted 1 s only.
     await sleep(1200);
     seenByA = await call(a.url, 'GET', '/auth/me', { ...withAccess(target), allow503: true });
     await sleep(800);

@@ -2,7 +2,7 @@
 // ES256 access keys, in the bearer, cookie and hybrid transports: forged tokens of every class,
 // tokens of the wrong kind, missing or mismatched CSRF, cross-site requests, replayed refresh
 // tokens, refresh after logout / password change / user disabled, malformed bodies, wrong media
-// types, 1 MB bodies and duplicate headers. Every answer must be the 4xx DESIGN.md names, with its
+// types, 1 MB bodies and duplicate headers. Every answer must be the 4xx docs/architecture.md names, with its
 // stable code: never a 200, never a 5xx, never a stack trace (support.ts `call` fails on those).
 import { randomBytes } from 'node:crypto';
 import type { Jwks } from '@tessera/auth';

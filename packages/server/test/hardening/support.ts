@@ -263,7 +263,7 @@ const CHALLENGE: Readonly<Record<string, string>> = {
 };
 
 /**
- * A refusal as DESIGN.md words it: the status and stable code, a `{error, message}` JSON body that
+ * A refusal as docs/architecture.md words it: the status and stable code, a `{error, message}` JSON body that
  * is never cached, the RFC 6750 challenge on a token refusal, and none of the tokens sent echoed back.
  */
 export function expectRefusal(reply: Answer, status: number, code: string, sent: readonly string[] = [], context = ''): void {

@@ -1,4 +1,4 @@
-// The HTTP contract of DESIGN.md ("Server HTTP API", "Transports"), run over real sockets against
+// The HTTP contract of docs/architecture.md ("Server HTTP API", "Transports"), run over real sockets against
 // servers on one backend. The same suite runs on SQLite and on Postgres + Redis: each test file
 // calls `describeContract` with its backend.
 import { fixedClock } from '@tessera/auth';

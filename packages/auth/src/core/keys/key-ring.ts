@@ -52,7 +52,7 @@ export class KeyRing {
     return this.#byKid.get(kid);
   }
 
-  /** The public JWKS: asymmetric keys only, never a secret (DESIGN.md "Tokens"). */
+  /** The public JWKS: asymmetric keys only, never a secret (docs/architecture.md "Tokens"). */
   jwks(): Jwks {
     return { keys: this.#jwks.keys.map((k) => ({ ...k })) };
   }

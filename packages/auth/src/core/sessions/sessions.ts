@@ -1,19 +1,11 @@
 import { randomId } from '../../internal/random.js';
-import type { ResolvedConfig, ResolvedSessions } from '../config.js';
+import type { ResolvedConfig, ResolvedSessions } from '../config/config.js';
 import { RefreshTokenReusedError, StoreUnavailableError, TesseraError, TokenExpiredError, TokenRevokedError } from '../errors.js';
-import { customClaims, type CookieTransport, type TokenClaims, type Transport } from '../tokens/claims.js';
+import { customClaims, type TokenClaims } from '../tokens/claims.js';
+import type { CookieTransport, SessionEvent, Transport } from '../types.js';
 import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
 import { LivenessCache } from './liveness.js';
 import type { RevocationBus, RevokeReason, SessionRecord, SessionStore } from './store.js';
-
-/** A session event, for logs and metrics. Never carries a token. */
-export type SessionEvent = {
-  readonly type: 'session_created' | 'rotated' | 'grace_replay' | 'reuse_detected' | 'session_revoked';
-  readonly sid: string;
-  readonly sub: string | undefined;
-  readonly reason?: RevokeReason;
-  readonly at: number;
-};
 
 /** What opening a session needs besides the identity. */
 export interface OpenSessionInput {
@@ -35,7 +27,7 @@ export interface SessionTokens extends TokenPair {
 const MAX_META = 512;
 
 /**
- * The refresh-token life cycle over a store (DESIGN.md "Sessions"): open, rotate with a reuse
+ * The refresh-token life cycle over a store (docs/architecture.md "Sessions"): open, rotate with a reuse
  * grace window and reuse detection, revoke by session, and the liveness check every access token
  * passes. Store failures become `store_unavailable`, never an accept.
  */
@@ -167,7 +159,7 @@ export class SessionManager {
     return Math.floor(session.absoluteExpiresAt / 1000);
   }
 
-  /** How long a cached "live" answer holds: while no bus delivers revocations, one second only (DESIGN.md). */
+  /** How long a cached "live" answer holds: while no bus delivers revocations, one second only (docs/architecture.md). */
   #trustMs(): number {
     const ttl = this.#settings.livenessTtl * 1000;
     return this.#bus?.connected === true ? ttl : Math.min(1000, ttl);

@@ -35,7 +35,7 @@ export interface SessionStore {
 /** Why a session was revoked. */
 export type RevokeReason = 'logout' | 'logout_all' | 'reuse' | 'password_change' | 'user_disabled' | 'device_revoked' | 'session_limit' | 'admin';
 
-/** One login: a refresh-token family (DESIGN.md "Sessions"). */
+/** One login: a refresh-token family (docs/architecture.md "Sessions"). */
 export interface SessionRecord {
   readonly id: string;
   readonly userId: string;

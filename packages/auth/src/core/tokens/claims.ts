@@ -1,5 +1,4 @@
-import type { Algorithm } from '../keys/algorithms.js';
-import type { TokenKind } from '../config.js';
+import type { CookieTransport, TokenKind } from '../types.js';
 
 /** Claims Tessera writes itself; hooks and per-call claims can never set them. */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
@@ -17,7 +16,7 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'transport',
 ]);
 
-/** The claims of a Tessera token (DESIGN.md "Tokens"); extra claims sit beside them. */
+/** The claims of a Tessera token (docs/architecture.md "Tokens"); extra claims sit beside them. */
 export interface TokenClaims {
   readonly iss: string;
   readonly aud: string | readonly string[];
@@ -50,17 +49,5 @@ export function customClaims(claims: TokenClaims): Record<string, unknown> {
   return custom;
 }
 
-/** How tokens travel (DESIGN.md "Transports"). */
-export type Transport = 'bearer' | 'cookie' | 'hybrid';
-/** The transports that keep the refresh token in an HttpOnly cookie. */
-export type CookieTransport = Exclude<Transport, 'bearer'>;
-
 /** The `typ` header of each kind (RFC 9068 §2.1 for access tokens; refresh tokens differ so neither passes as the other). */
 export const TOKEN_TYP: Readonly<Record<TokenKind, string>> = { access: 'at+jwt', refresh: 'rt+jwt' };
-
-/** The protected header of a verified token. */
-export interface TokenHeader {
-  readonly alg: Algorithm;
-  readonly kid: string;
-  readonly typ: string;
-}

@@ -1,11 +1,12 @@
 import { encodeBase64url } from '../../internal/base64url.js';
 import { randomId } from '../../internal/random.js';
 import { epochSeconds } from '../clock.js';
-import type { ResolvedConfig, TokenKind } from '../config.js';
-import { parseDuration, type Duration } from '../duration.js';
+import type { ResolvedConfig } from '../config/config.js';
+import type { CookieTransport, TokenKind } from '../types.js';
+import { parseDuration, type Duration } from '../config/duration.js';
 import type { Key } from '../keys/key.js';
 import { TokenExpiredError } from '../errors.js';
-import { RESERVED_CLAIMS, TOKEN_TYP, type CookieTransport, type TokenClaims } from './claims.js';
+import { RESERVED_CLAIMS, TOKEN_TYP, type TokenClaims } from './claims.js';
 import { signInput } from './jws.js';
 
 /** Browsers drop cookies over 4096 bytes; tokens stay below that with room for the cookie's name and attributes. */

@@ -30,7 +30,7 @@ function code(fn: () => unknown): string {
 }
 
 describe('issuing', () => {
-  it('writes the claims and headers of DESIGN.md', () => {
+  it('writes the claims and headers of docs/architecture.md', () => {
     const auth = createTessera({ keys: eddsa, refreshKey, clock: fixedClock(T0), issuer: 'https://id.example', audience: 'api' });
     const pair = auth.createTokenPair({ sub: 42, fresh: true, csrf: true });
     const access = decode(pair.access.token);

@@ -1,6 +1,7 @@
 import { decodeBase64url, isCanonicalBase64url } from '../../internal/base64url.js';
 import { parseJsonObject, type JsonObject } from '../../internal/json.js';
-import type { ResolvedConfig, TokenKind } from '../config.js';
+import type { ResolvedConfig } from '../config/config.js';
+import type { TokenKind } from '../types.js';
 import { TokenExpiredError, TokenInvalidError, TokenNotYetValidError, TokenTypeError } from '../errors.js';
 import { isAlgorithm } from '../keys/algorithms.js';
 import type { Key } from '../keys/key.js';
@@ -180,7 +181,7 @@ function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 256;
 }
 
-/** Claim rules of DESIGN.md "Tokens" and RFC 9068 §4, checked only after the signature. */
+/** Claim rules of docs/architecture.md "Tokens" and RFC 9068 §4, checked only after the signature. */
 function checkClaims(claims: JsonObject, kind: TokenKind, config: ResolvedConfig): void {
   const { exp, iat, nbf, iss, aud, sub, jti, sid, type, fresh, csrf, transport } = claims;
   if (type !== kind) throw new TokenInvalidError({ message: 'Token type claim does not match its header' });

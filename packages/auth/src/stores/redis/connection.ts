@@ -1,5 +1,5 @@
 // What the Redis stores share: the subset of a node-redis client they call, safe client settings,
-// and commands that fail fast. NOTES-STACK.md "Redis": node-redis queues commands through an
+// and commands that fail fast. docs/architecture.md "Platform notes": node-redis queues commands through an
 // outage unless told not to, its command timeout only covers the wait before a command is
 // written, and a client without an 'error' listener crashes the process when Redis goes away.
 import { createClient } from 'redis';

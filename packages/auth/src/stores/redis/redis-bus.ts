@@ -1,5 +1,5 @@
-import { DEFAULTS } from '../../core/defaults.js';
-import { parseDuration, type Duration } from '../../core/duration.js';
+import { DEFAULTS } from '../../core/config/defaults.js';
+import { parseDuration, type Duration } from '../../core/config/duration.js';
 import { ConfigError } from '../../core/errors.js';
 import type { BusMessage, RevocationBus } from '../../core/sessions/store.js';
 import {
@@ -34,7 +34,7 @@ export type RedisBusOptions = RedisConnectionOptions &
 type Handler = (message: BusMessage) => void;
 
 /**
- * The revocation bus over Redis (DESIGN.md "Scaling out"): revoked sessions are remembered under
+ * The revocation bus over Redis (docs/architecture.md "Scaling out"): revoked sessions are remembered under
  * `${prefix}revoked:{sid}` and announced on `${prefix}revocations`. Publishing and `isRevoked` use
  * one connection and fail fast during an outage; delivery uses a second one (pub/sub needs its
  * own), which reconnects with backoff and sends `{ type: 'reset' }` when it comes back, since

@@ -12,7 +12,7 @@ function sessionMigrations(schema: string | undefined): Record<string, Migration
   return {
     '0001_sessions': {
       async up(db) {
-        // Times are epoch milliseconds in int8: past 2038 and never rounded (DESIGN.md "Sessions").
+        // Times are epoch milliseconds in int8: past 2038 and never rounded (docs/architecture.md "Sessions").
         await ddl(db)
           .createTable(SESSIONS_TABLE)
           .addColumn('id', 'text', (c) => c.primaryKey())

@@ -49,7 +49,7 @@ function positive(problems: string[], name: string, value: number | undefined, f
 }
 
 /**
- * Sessions in Postgres: the truth shared by every server instance (DESIGN.md "Scaling out").
+ * Sessions in Postgres: the truth shared by every server instance (docs/architecture.md "Scaling out").
  * An outage turns every verb into a rejection within about three seconds, never a hang.
  * @example const store = postgresStore({ connectionString: process.env.DATABASE_URL! }); await store.migrate();
  */

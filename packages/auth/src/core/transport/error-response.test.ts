@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from './clock.js';
+import { fixedClock } from '../clock.js';
 import {
   CsrfError,
   ERRORS,
@@ -18,10 +18,10 @@ import {
   TokenRevokedError,
   TokenTypeError,
   type ErrorCode,
-} from './errors.js';
-import { errorResponse, wwwAuthenticate } from './http.js';
-import { generateKey, generateRefreshKey } from './keys/key.js';
-import { createTessera } from './tessera.js';
+} from '../errors.js';
+import { errorResponse, wwwAuthenticate } from './error-response.js';
+import { generateKey, generateRefreshKey } from '../keys/key.js';
+import { createTessera } from '../tessera.js';
 
 async function rejection(promise: Promise<unknown>): Promise<TesseraError> {
   try {

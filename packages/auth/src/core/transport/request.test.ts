@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from './clock.js';
-import { generateKey, generateRefreshKey } from './keys/key.js';
+import { fixedClock } from '../clock.js';
+import { generateKey, generateRefreshKey } from '../keys/key.js';
 import { AdapterRequest, isSafeMethod, readCookie, readHeaders } from './request.js';
-import { createTessera } from './tessera.js';
+import { createTessera } from '../tessera.js';
 
 describe('readHeaders', () => {
   it('reads names in any case', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from './clock.js';
+import { fixedClock } from '../clock.js';
 import { checkCsrf, checkOrigin } from './csrf.js';
-import { CsrfError, OriginRefusedError, TesseraError } from './errors.js';
-import { generateKey, generateRefreshKey } from './keys/key.js';
+import { CsrfError, OriginRefusedError, TesseraError } from '../errors.js';
+import { generateKey, generateRefreshKey } from '../keys/key.js';
 import { readHeaders } from './request.js';
-import { createTessera } from './tessera.js';
+import { createTessera } from '../tessera.js';
 
 const clock = fixedClock(Date.UTC(2030, 0, 1));
 const keys = await generateKey('EdDSA');

@@ -1,5 +1,5 @@
-import type { ResolvedConfig } from './config.js';
-import type { TokenPair } from './tokens/issue.js';
+import type { ResolvedConfig } from '../config/config.js';
+import type { TokenPair } from '../tokens/issue.js';
 
 /** A cookie to set: adapters write `serializeCookie(descriptor)` as one `Set-Cookie` header. */
 export interface CookieDescriptor {

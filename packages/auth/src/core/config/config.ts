@@ -1,16 +1,12 @@
-import { systemClock, type Clock } from './clock.js';
+import { COOKIE_NAMES, SECURE_COOKIE_PREFIX } from '../../protocol/protocol.js';
+import { systemClock, type Clock } from '../clock.js';
 import { DEFAULTS } from './defaults.js';
 import { parseDuration, type Duration } from './duration.js';
-import { ConfigError } from './errors.js';
-import { createKeyRing, KeyRing } from './keys/key-ring.js';
-import { Key } from './keys/key.js';
-import type { SessionEvent } from './sessions/sessions.js';
-import type { RevocationBus, SessionStore } from './sessions/store.js';
-
-/** Where a token can travel in a request. Never the query string (RFC 6750 §2.3). */
-export type TokenLocation = 'header' | 'cookie' | 'body';
-/** The two token kinds. */
-export type TokenKind = 'access' | 'refresh';
+import { ConfigError } from '../errors.js';
+import { createKeyRing, KeyRing } from '../keys/key-ring.js';
+import { Key } from '../keys/key.js';
+import type { RevocationBus, SessionStore } from '../sessions/store.js';
+import type { SessionEvent, TokenKind, TokenLocation } from '../types.js';
 
 /** What an additional-claims hook is told. */
 export interface ClaimsContext {
@@ -19,7 +15,7 @@ export interface ClaimsContext {
   sid: string;
 }
 
-/** Sessions over a store: rotation, reuse detection and revocation (DESIGN.md "Sessions"). */
+/** Sessions over a store: rotation, reuse detection and revocation (docs/architecture.md "Sessions"). */
 export interface SessionOptions {
   store: SessionStore;
   /** Carries revocations to other instances (Redis pub/sub); without one, "live" answers last 1 s. */
@@ -217,7 +213,6 @@ export function resolveConfig(options: TesseraOptions): ResolvedConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const prefix = secure ? { host: '__Host-', secure: '__Secure-' } : { host: '', secure: '' };
   return Object.freeze({
     keys: keys as KeyRing,
     refreshKeys: refreshKeys as KeyRing,
@@ -235,11 +230,7 @@ export function resolveConfig(options: TesseraOptions): ResolvedConfig {
       secure,
       sameSite,
       refreshPath,
-      names: Object.freeze({
-        access: `${prefix.host}tessera-access`,
-        refresh: `${prefix.secure}tessera-refresh`,
-        csrf: `${prefix.host}tessera-csrf`,
-      }),
+      names: cookieNames(secure),
     }),
     csrfHeader: csrfHeader.toLowerCase(),
     publicOrigins: Object.freeze(publicOrigins),
@@ -282,6 +273,12 @@ function resolveSessions(options: SessionOptions, problems: string[]): ResolvedS
     maxPerUser: count('maxPerUser', 100_000),
     retention: seconds('retention', 0),
   });
+}
+
+/** The cookie names: prefixed (`__Host-`, `__Secure-`) when cookies are `Secure`, bare for local http. */
+function cookieNames(secure: boolean): CookieNames {
+  const name = (cookie: keyof CookieNames) => (secure ? SECURE_COOKIE_PREFIX[cookie] : '') + COOKIE_NAMES[cookie];
+  return Object.freeze({ access: name('access'), refresh: name('refresh'), csrf: name('csrf') });
 }
 
 /** `scheme://host[:port]` in lower case, or undefined when `value` is not a bare origin. */

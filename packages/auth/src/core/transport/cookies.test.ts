@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from './clock.js';
+import { fixedClock } from '../clock.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './cookies.js';
-import { generateKey, generateRefreshKey } from './keys/key.js';
-import { createTessera } from './tessera.js';
+import { generateKey, generateRefreshKey } from '../keys/key.js';
+import { createTessera } from '../tessera.js';
 
 const clock = fixedClock(Date.UTC(2030, 0, 1));
 const keys = await generateKey('EdDSA');

@@ -1,9 +1,9 @@
-import type { ResolvedConfig } from './config.js';
+import type { ResolvedConfig } from '../config/config.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './cookies.js';
-import { type TesseraError } from './errors.js';
-import { errorResponse } from './http.js';
-import type { Transport } from './tokens/claims.js';
-import type { TokenPair } from './tokens/issue.js';
+import { type TesseraError } from '../errors.js';
+import { errorResponse } from './error-response.js';
+import type { Transport } from '../types.js';
+import type { TokenPair } from '../tokens/issue.js';
 
 /** A complete HTTP answer as plain values; adapters write it as it is. */
 export interface HttpResult {
@@ -32,7 +32,7 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The answer to a login or refresh, per transport (DESIGN.md "Transports"): `bearer` puts both
+ * The answer to a login or refresh, per transport (docs/architecture.md "Transports"): `bearer` puts both
  * tokens in the body; `cookie` puts both in HttpOnly cookies and neither in the body; `hybrid`
  * puts the access token in the body and the refresh token in a cookie. Always `no-store`.
  */

@@ -1,4 +1,4 @@
-import type { ErrorCode, TesseraError } from './errors.js';
+import type { ErrorCode, TesseraError } from '../errors.js';
 
 /** What an adapter writes for a refusal: status, headers and a JSON body. */
 export interface ErrorResponse {

@@ -1,13 +1,13 @@
-import type { TokenKind } from './config.js';
-import { accessCookie, serializeCookie } from './cookies.js';
-import { parseDuration, type Duration } from './duration.js';
-import { ConfigError, TesseraError, UserInvalidError } from './errors.js';
-import { handleLogin, handleLogout, handleRefresh, type CredentialCheck, type LoginOptions } from './flows.js';
-import type { AuthenticateOptions, AuthResult } from './guard.js';
-import type { AuthRequest } from './request.js';
-import { errorResult, type ErrorFormat, type HttpResult } from './respond.js';
-import type { Tessera } from './tessera.js';
-import type { TokenClaims } from './tokens/claims.js';
+import type { TokenKind } from '../core/types.js';
+import { accessCookie, serializeCookie } from '../core/transport/cookies.js';
+import { parseDuration, type Duration } from '../core/config/duration.js';
+import { ConfigError, TesseraError, UserInvalidError } from '../core/errors.js';
+import { handleLogin, handleLogout, handleRefresh, type CredentialCheck, type LoginOptions } from '../core/flows.js';
+import type { AuthenticateOptions, AuthResult } from '../core/transport/guard.js';
+import type { AuthRequest } from '../core/transport/request.js';
+import { errorResult, type ErrorFormat, type HttpResult } from '../core/transport/respond.js';
+import type { Tessera } from '../core/tessera.js';
+import type { TokenClaims } from '../core/tokens/claims.js';
 
 /** Shared by every outcome that sets no cookie. */
 const NO_COOKIES: readonly string[] = Object.freeze([]);

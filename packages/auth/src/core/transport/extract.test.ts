@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from './clock.js';
-import type { TokenKind, TokenLocation } from './config.js';
-import { InvalidRequestError, TesseraError, TokenConflictError, TokenMissingError } from './errors.js';
+import { fixedClock } from '../clock.js';
+import type { TokenKind, TokenLocation } from '../types.js';
+import { InvalidRequestError, TesseraError, TokenConflictError, TokenMissingError } from '../errors.js';
 import { extractToken, type ExtractedToken } from './extract.js';
-import { generateKey, generateRefreshKey } from './keys/key.js';
+import { generateKey, generateRefreshKey } from '../keys/key.js';
 import { readHeaders } from './request.js';
-import { createTessera } from './tessera.js';
+import { createTessera } from '../tessera.js';
 
 const clock = fixedClock(Date.UTC(2030, 0, 1));
 const auth = createTessera({ keys: await generateKey('EdDSA'), refreshKey: await generateRefreshKey(), clock });

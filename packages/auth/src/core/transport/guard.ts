@@ -1,5 +1,6 @@
 import { checkCsrf, checkOrigin } from './csrf.js';
-import type { ResolvedConfig, TokenKind, TokenLocation } from './config.js';
+import type { ResolvedConfig } from '../config/config.js';
+import type { TokenKind, TokenLocation } from '../types.js';
 import {
   FreshTokenRequiredError,
   InsufficientScopeError,
@@ -7,11 +8,11 @@ import {
   TokenExpiredError,
   TokenMissingError,
   TokenNotYetValidError,
-} from './errors.js';
+} from '../errors.js';
 import { extractToken } from './extract.js';
 import { isSafeMethod, readHeaders, type AuthRequest } from './request.js';
-import type { TokenClaims } from './tokens/claims.js';
-import type { TokenVerifier } from './tokens/verify.js';
+import type { TokenClaims } from '../tokens/claims.js';
+import type { TokenVerifier } from '../tokens/verify.js';
 
 /**
  * Claims a route requires: each named claim must equal the value (or, for an array claim,

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from './errors.js';
-import { fixedClock } from './clock.js';
+import { ConfigError } from '../errors.js';
+import { fixedClock } from '../clock.js';
 import { resolveConfig, type TesseraOptions } from './config.js';
-import { createKeyRing } from './keys/key-ring.js';
-import { generateKey, generateRefreshKey, importKey, type Key } from './keys/key.js';
+import { createKeyRing } from '../keys/key-ring.js';
+import { generateKey, generateRefreshKey, importKey, type Key } from '../keys/key.js';
 
 let access: Key;
 let refresh: Key;
@@ -23,7 +23,7 @@ function problems(options: Partial<TesseraOptions>): readonly string[] {
 }
 
 describe('resolveConfig', () => {
-  it('resolves the defaults of DESIGN.md and freezes the result', () => {
+  it('resolves the defaults of docs/architecture.md and freezes the result', () => {
     const config = resolveConfig({ keys: access, refreshKey: refresh });
     expect(config).toMatchObject({ accessTtl: 900, refreshTtl: 604800, sessionMaxAge: 2592000, leeway: 0, reuseGrace: 10 });
     expect(config.cookies.names).toEqual({ access: '__Host-tessera-access', refresh: '__Secure-tessera-refresh', csrf: '__Host-tessera-csrf' });

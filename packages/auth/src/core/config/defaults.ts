@@ -1,3 +1,5 @@
+import { CSRF_HEADER } from '../../protocol/protocol.js';
+
 /**
  * The one table of defaults. Config resolution reads it, and the documentation table is
  * generated from it, so the two cannot drift apart.
@@ -19,7 +21,7 @@ export const DEFAULTS = {
   'cookies.secure': { value: true, doc: 'Mark cookies `Secure` and use the `__Host-`/`__Secure-` name prefixes; turn off only for local http.' },
   'cookies.sameSite': { value: 'Lax', doc: '`SameSite` of the token cookies: `Lax` or `Strict`.' },
   'cookies.refreshPath': { value: '/auth', doc: '`Path` of the refresh cookie, so it travels only to the auth routes.' },
-  csrfHeader: { value: 'x-csrf-token', doc: 'Header that must echo the session CSRF value on state-changing cookie requests.' },
+  csrfHeader: { value: CSRF_HEADER, doc: 'Header that must echo the session CSRF value on state-changing cookie requests.' },
   publicOrigins: {
     value: [] as readonly string[],
     doc: 'Origins allowed to make cookie-authenticated state changes; empty means the request’s own origin.',

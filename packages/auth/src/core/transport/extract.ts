@@ -1,7 +1,8 @@
-import type { ResolvedConfig, TokenKind, TokenLocation } from './config.js';
-import { InvalidRequestError, TokenConflictError, TokenMissingError } from './errors.js';
+import type { ResolvedConfig } from '../config/config.js';
+import type { TokenKind, TokenLocation } from '../types.js';
+import { InvalidRequestError, TokenConflictError, TokenMissingError } from '../errors.js';
 import { readCookie, type RequestHeaders } from './request.js';
-import { peekTokenKind } from './tokens/verify.js';
+import { peekTokenKind } from '../tokens/verify.js';
 
 /** A token found in a request, and where. */
 export interface ExtractedToken {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from './clock.js';
-import { CsrfError, FreshTokenRequiredError, InsufficientScopeError, OriginRefusedError, TesseraError } from './errors.js';
-import { generateKey, generateRefreshKey } from './keys/key.js';
+import { fixedClock } from '../clock.js';
+import { CsrfError, FreshTokenRequiredError, InsufficientScopeError, OriginRefusedError, TesseraError } from '../errors.js';
+import { generateKey, generateRefreshKey } from '../keys/key.js';
 import type { AuthRequest } from './request.js';
-import { createTessera } from './tessera.js';
+import { createTessera } from '../tessera.js';
 
 const START = Date.UTC(2030, 0, 1);
 const keys = await generateKey('EdDSA');

@@ -1,12 +1,12 @@
-import { stringsEqual } from '../internal/timing-safe.js';
-import { normalizeOrigin, type ResolvedConfig } from './config.js';
-import { CsrfError, OriginRefusedError } from './errors.js';
+import { stringsEqual } from '../../internal/timing-safe.js';
+import { normalizeOrigin, type ResolvedConfig } from '../config/config.js';
+import { CsrfError, OriginRefusedError } from '../errors.js';
 import type { RequestHeaders } from './request.js';
-import type { TokenClaims } from './tokens/claims.js';
+import type { TokenClaims } from '../tokens/claims.js';
 
 /**
  * Refuses a state-changing request from another site where cookies carry credentials
- * (DESIGN.md "Transports"): `Sec-Fetch-Site` of `cross-site` or `same-site`, or an `Origin`
+ * (docs/architecture.md "Transports"): `Sec-Fetch-Site` of `cross-site` or `same-site`, or an `Origin`
  * outside the public origins (by default the request's own scheme and host). A request with no
  * `Origin` (curl, servers, the Node client) passes on to the CSRF check.
  */
