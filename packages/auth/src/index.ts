@@ -95,4 +95,4 @@ export {
   type HttpResult,
   type TokenResponseBody,
 } from './core/transport/respond.js';
-export { AUTH_PATHS, COOKIE_NAMES, CSRF_HEADER, TRANSPORTS, type CookieTransport, type Transport } from './protocol/protocol.js';
+export type { CookieTransport, Transport } from './protocol/protocol.js';

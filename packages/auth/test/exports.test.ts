@@ -85,6 +85,18 @@ describe('@tessera/auth exports', () => {
     );
   });
 
+  it('offers the wire protocol (browser-safe facts shared by server and client) as its own entry point', async () => {
+    expect(await nodeImport('@tessera/auth/protocol')).toEqual([
+      'AUTH_PATHS',
+      'COOKIE_NAMES',
+      'CSRF_HEADER',
+      'ERRORS',
+      'SECURE_COOKIE_PREFIX',
+      'TRANSPORTS',
+      'isTransport',
+    ]);
+  });
+
   it('offers the memory store as its own entry point', async () => {
     expect(await nodeImport('@tessera/auth/stores/memory')).toEqual(['memoryBus', 'memoryStore', 'memoryThrottle']);
     expect(await nodeImport('@tessera/auth/stores/sql')).toEqual(['postgresStore', 'sqlStore', 'sqliteStore']);

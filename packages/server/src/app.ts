@@ -1,7 +1,7 @@
 // The Fastify app, built by a function that never listens: tests use it in-process and over a
 // socket; `tessera serve` listens. It composes the library; no token logic lives here.
 import swagger from '@fastify/swagger';
-import { CSRF_HEADER } from '@tessera/auth';
+import { CSRF_HEADER } from '@tessera/auth/protocol';
 import { tessera } from '@tessera/auth/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { handleClientError, handleError } from './http-errors.js';

@@ -17,7 +17,7 @@ afterAll(async () => {
 async function twoStores(): Promise<{ server: UserStore; cli: UserStore }> {
   const url = `sqlite:${join(root, `${opened.length}.db`)}`;
   const a = await openDatabase(url);
-  const b = await openDatabase(url, { migrate: false });
+  const b = await openDatabase(url);
   opened.push(a, b);
   return { server: new UserStore(a.db), cli: new UserStore(b.db) };
 }

@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { constants, createHmac, sign as cryptoSign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createTessera, exportPrivateJwk, exportPublicJwk, fixedClock, generateRefreshKey, importKey, TesseraError } from '../../src/index.js';
-import { verifyCompactJws } from '../../src/core/tokens/jws.js';
+import { verifyCompactJws } from '../support/compact-jws.js';
 import {
   ALGS,
   claimsFor,

@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { signInput, verifyCompactJws } from '../../src/core/tokens/jws.js';
+import { signInput } from '../../src/core/tokens/jws.js';
+import { verifyCompactJws } from '../support/compact-jws.js';
 import {
   ALGORITHMS,
   ConfigError,

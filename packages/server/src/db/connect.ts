@@ -19,8 +19,8 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** Opens and migrates the database; `migrate: false` only opens it (CLI commands that must not change the schema). */
-export async function openDatabase(url: string, options: { migrate?: boolean } = {}): Promise<Database> {
+/** Opens the database and brings its tables up to date (safe beside a live server: migrations run under the store's locks). */
+export async function openDatabase(url: string): Promise<Database> {
   const dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
   let store: SqlSessionStore;
   try {
@@ -29,8 +29,7 @@ export async function openDatabase(url: string, options: { migrate?: boolean } =
     throw new DatabaseUnavailableError(`Cannot open the database ${redact(url)} (${reason(cause)}): check TESSERA_DATABASE_URL.`, cause);
   }
   try {
-    if (options.migrate !== false) await store.migrate(SERVER_MIGRATIONS);
-    else await store.ping();
+    await store.migrate(SERVER_MIGRATIONS);
   } catch (cause) {
     await store.close();
     throw new DatabaseUnavailableError(

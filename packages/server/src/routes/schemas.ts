@@ -1,6 +1,6 @@
 // Request and response schemas: Fastify validates bodies with them, and the OpenAPI document at
 // /openapi.json is generated from them, so the contract and the docs cannot drift apart.
-import { TRANSPORTS } from '@tessera/auth';
+import { TRANSPORTS } from '@tessera/auth/protocol';
 
 const error = {
   type: 'object',

@@ -1,7 +1,5 @@
 import { Buffer } from 'node:buffer';
 import { createHmac, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { decodeBase64url, isCanonicalBase64url } from '../../internal/base64url.js';
-import { parseJsonObject } from '../../internal/json.js';
 import { bytesEqual } from '../../internal/timing-safe.js';
 import type { Key } from '../keys/key.js';
 
@@ -46,19 +44,4 @@ export function verifyInput(key: Key, input: string, signature: Buffer): boolean
 
 function scalarInRange(scalar: Buffer): boolean {
   return scalar.some((b) => b !== 0) && Buffer.compare(scalar, P256_ORDER) < 0;
-}
-
-/**
- * The JWS layer alone (RFC 7515 compact form): strict segments, the key's algorithm, the
- * signature. No claim rules; used for RFC vectors whose payloads are not claims sets.
- * Returns the raw payload bytes, or undefined when anything fails.
- */
-export function verifyCompactJws(token: string, key: Key): { header: Record<string, unknown>; payload: Buffer } | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every(isCanonicalBase64url)) return undefined;
-  const [h, p, s] = parts as [string, string, string];
-  const header = parseJsonObject(decodeBase64url(h));
-  if (header === undefined || header.alg !== key.alg || 'crit' in header) return undefined;
-  if (!verifyInput(key, `${h}.${p}`, decodeBase64url(s))) return undefined;
-  return { header, payload: decodeBase64url(p) };
 }
