@@ -1,6 +1,9 @@
 // @tessera/auth/client: the browser and Node client. Platform-only (fetch, BroadcastChannel,
 // timers): it imports nothing from the server side of the library and runs as a browser ES module.
-export { createClient, TesseraClient, type ClientEvents, type ClientOptions, type Credentials, type FetchLike, type SessionState } from './client.js';
+export { createClient, TesseraClient } from './client.js';
+export type { ClientOptions, FetchLike } from './options.js';
+export type { ClientEvents, SessionState } from './session.js';
+export type { Credentials } from './auth-api.js';
 export { ClientError, readError, type ClientErrorCode, type ClientOnlyCode } from './errors.js';
 export { CookieJar, type CookieJarOptions } from './cookie-jar.js';
 export type { TokenStorage } from './platform.js';

@@ -1,8 +1,11 @@
-// Messages between the tabs of one origin (BroadcastChannel). There is no lock: a tab that starts
+// Keeps the tabs of one origin in step over a BroadcastChannel. There is no lock: a tab that starts
 // a refresh says so, the others hold their own proactive refresh for a moment and adopt the result;
 // if the result never comes, they refresh themselves, and the server's reuse grace window makes two
 // refreshes at once end on one session.
 import { isTransport, type Transport } from '../protocol/protocol.js';
+import { optional } from './optional.js';
+import { openChannel, type ChannelLike } from './platform.js';
+import type { Session } from './session.js';
 
 /** Tokens and timing one tab hands the others after a login or a refresh. */
 export interface TokenNews {
@@ -57,7 +60,46 @@ export function parseTabMessage(data: unknown): TabMessage | undefined {
   }
 }
 
-/** `{ [name]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
-export function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+/** This tab's end of the channel: sends messages, and hands each well-formed one received to `receive`. */
+export class TabChannel {
+  readonly #channel: ChannelLike | undefined;
+  #closed = false;
+
+  /** Opens the channel `name` (none when undefined or where the platform has no BroadcastChannel). */
+  constructor(name: string | undefined, receive: (message: TabMessage) => void) {
+    this.#channel = name === undefined ? undefined : openChannel(name);
+    if (this.#channel !== undefined)
+      this.#channel.onmessage = (event) => {
+        const message = this.#closed ? undefined : parseTabMessage(event.data);
+        if (message !== undefined) receive(message);
+      };
+  }
+
+  post(message: TabMessage): void {
+    try {
+      this.#channel?.postMessage(message);
+    } catch {
+      // A closed channel: the other tabs will refresh for themselves.
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#channel?.close();
+  }
+}
+
+/** The news of a login or a refresh in `transport` that `session` now holds, for the other tabs. */
+export function newsOf(type: TokenNews['type'], transport: Transport, session: Session): TokenNews {
+  const { expiresAt } = session;
+  return {
+    type,
+    transport,
+    ...optional('sid', session.sid),
+    ...optional('accessToken', session.access),
+    ...optional('refreshToken', session.refresh),
+    ...optional('csrf', session.csrf),
+    ...optional('remaining', expiresAt === undefined ? undefined : Math.max(0, expiresAt - session.now())),
+    ...optional('lifetime', session.lifetime),
+  };
 }

@@ -1,5 +1,6 @@
 // The demo page at `/`: static HTML, CSS and a module script that drives the Tessera client, which
-// is served from the built library (`@tessera/auth/dist/client`, browser ES modules). The page
+// is served from the built library (`@tessera/auth/dist/client` and the `dist/protocol` it imports,
+// browser ES modules). The page
 // carries the page security headers; its CSP allows scripts from 'self' only, so nothing is inline.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,11 +19,11 @@ function assetsFolder(): string | undefined {
   return [join(here, 'assets'), join(here, '..', '..', 'src', 'demo', 'assets')].find((dir) => existsSync(join(dir, 'index.html')));
 }
 
-/** The built client's modules, by file name; empty when the library has not been built with its client. */
-function clientModules(): Map<string, Buffer> {
+/** The browser modules the page loads, by file name within `folder` of the built library; empty when it has not been built. */
+function builtModules(folder: 'client' | 'protocol'): Map<string, Buffer> {
   const modules = new Map<string, Buffer>();
   try {
-    const dir = join(dirname(createRequire(import.meta.url).resolve('@tessera/auth/package.json')), 'dist', 'client');
+    const dir = join(dirname(createRequire(import.meta.url).resolve('@tessera/auth/package.json')), 'dist', folder);
     for (const name of readdirSync(dir)) if (CLIENT_FILE.test(name)) modules.set(name, readFileSync(join(dir, name)));
   } catch {
     // Not built: the page says it cannot start, and the rest of the server works on.
@@ -31,14 +32,14 @@ function clientModules(): Map<string, Buffer> {
 }
 
 /**
- * Registers `/` (the page), `/demo/app.js`, `/demo/style.css` and `/demo/client/*.js`. Files are
+ * Registers `/` (the page), `/demo/app.js`, `/demo/style.css`, `/demo/client/*.js` and `/demo/protocol/*.js`. Files are
  * read once here; a name that is not one of them is a 404, so no path reaches the file system.
  */
 export function demoRoutes(app: FastifyInstance, pageHeaders: Readonly<Record<string, string>>): void {
   const folder = assetsFolder();
   const html = folder === undefined ? homePage() : readFileSync(join(folder, 'index.html'), 'utf8');
   const assets = new Map(folder === undefined ? [] : Object.keys(ASSETS).map((name) => [name, readFileSync(join(folder, name))] as const));
-  const client = clientModules();
+  const modules = { client: builtModules('client'), protocol: builtModules('protocol') };
   const file = (reply: FastifyReply, body: Buffer, type: string) =>
     reply.code(200).headers({ 'content-type': type, 'cache-control': 'no-cache', 'cross-origin-resource-policy': 'same-origin' }).send(body);
 
@@ -52,8 +53,10 @@ export function demoRoutes(app: FastifyInstance, pageHeaders: Readonly<Record<st
     const body = assets.get(request.params.name);
     return body === undefined ? reply.callNotFound() : file(reply, body, ASSETS[request.params.name] ?? JS);
   });
-  app.get<{ Params: { name: string } }>('/demo/client/:name', { schema: { hide: true } }, async (request, reply) => {
-    const body = client.get(request.params.name);
-    return body === undefined ? reply.callNotFound() : file(reply, body, JS);
-  });
+  for (const [folder, files] of Object.entries(modules)) {
+    app.get<{ Params: { name: string } }>(`/demo/${folder}/:name`, { schema: { hide: true } }, async (request, reply) => {
+      const body = files.get(request.params.name);
+      return body === undefined ? reply.callNotFound() : file(reply, body, JS);
+    });
+  }
 }
