@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import { CSRF_HEADER } from '@tessera/auth/protocol';
 import { tessera } from '@tessera/auth/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { handleClientError, handleError } from './http-errors.js';
+import { handleClientError, handleError, handleNotFound } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
 import { operationRoutes } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -35,9 +35,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) =>
-    handleError(Object.assign(new Error('Not found'), { code: 'FST_ERR_NOT_FOUND', statusCode: 404 }), request, reply),
-  );
+  app.setNotFoundHandler(handleNotFound);
   // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');

@@ -1,6 +1,8 @@
-// One place that turns every failure into the `{error, message}` answer of docs/architecture.md: Tessera's own
-// refusals, Fastify's (bad JSON, size, media type, validation, 404) and anything unexpected
-// (500, logged, never a stack trace on the wire).
+// The server's one renderer of failures (docs/architecture.md "Errors"): every refusal — Tessera's own,
+// the server's (validation, throttling, a busy hasher, a database down) and Fastify's (bad JSON, size,
+// media type, 404), and what Node's parser refuses on the raw socket — becomes the library's `errorResult`;
+// anything unexpected is a 500, logged, never a stack trace on the wire. Routes throw; they build no error body.
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   errorResult,
@@ -14,10 +16,14 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
   type HttpResult,
+  type Refusal,
 } from '@tessera/auth';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseUnavailableError } from './db/connect.js';
 import { HasherBusyError } from './users/hasher.js';
+
+/** A real fault: no error class, the same shape; the cause goes to the log only. */
+const INTERNAL_ERROR: Refusal = { code: 'internal_error', status: 500, message: 'Something went wrong on our side' };
 
 /** Maps an error to a Tessera refusal, or undefined when it is a real fault (500). */
 export function asRefusal(err: unknown): TesseraError | undefined {
@@ -45,11 +51,35 @@ export function asRefusal(err: unknown): TesseraError | undefined {
   return undefined;
 }
 
+/** The answer to any failure: its refusal through the library's `errorResult`, or the 500. */
+export function errorAnswer(err: unknown): HttpResult {
+  return errorResult(asRefusal(err) ?? INTERNAL_ERROR);
+}
+
 /** Writes a plain HttpResult on a Fastify reply. */
 export function send(reply: FastifyReply, result: HttpResult): FastifyReply {
   reply.code(result.status);
   for (const [name, value] of Object.entries(result.headers)) reply.header(name, typeof value === 'string' ? value : [...value]);
   return reply.send(result.body);
+}
+
+/** The Fastify error handler: logs what is not the caller's fault, then answers. */
+export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const refusal = asRefusal(err);
+  if (refusal === undefined) request.log.error({ err }, 'unexpected error');
+  else if (refusal.status >= 500)
+    request.log.warn({ code: refusal.code, cause: String(refusal.cause ?? '') }, 'request refused: dependency unavailable');
+  return send(reply, errorAnswer(refusal ?? err));
+}
+
+/** The Fastify not-found handler: 404 `not_found`. */
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return handleError(new NotFoundError(), request, reply);
+}
+
+/** The refusal of /metrics without the right token: 401 `token_invalid` with a bare `Bearer` challenge, `no-store` like every refusal. */
+export function metricsTokenRefused(): HttpResult {
+  return errorResult(new TesseraError('token_invalid', { message: 'The metrics token is missing or wrong', tokenPresented: false }));
 }
 
 /**
@@ -60,32 +90,14 @@ export function handleClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   if (!socket.writable) return void socket.destroy();
   const refusal =
     err.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLargeError() : new InvalidRequestError({ message: 'The request could not be parsed' });
-  const { status, headers, body } = errorResult(refusal);
+  const { status, headers, body = '' } = errorAnswer(refusal);
   const lines = [
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,
     ...Object.entries(headers).map(([k, v]) => `${k}: ${String(v)}`),
-    `content-length: ${Buffer.byteLength(body ?? '')}`,
+    `content-length: ${Buffer.byteLength(body)}`,
     'connection: close',
   ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body ?? ''}`);
-}
-
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 431: 'Request Header Fields Too Large' };
-
-/** The Fastify error handler. */
-export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const refusal = asRefusal(err);
-  if (refusal !== undefined) {
-    if (refusal.status >= 500)
-      request.log.warn({ code: refusal.code, cause: String(refusal.cause ?? '') }, 'request refused: dependency unavailable');
-    return send(reply, errorResult(refusal));
-  }
-  request.log.error({ err }, 'unexpected error');
-  return reply
-    .code(500)
-    .header('content-type', 'application/json; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .send(JSON.stringify({ error: 'internal_error', message: 'Something went wrong on our side' }));
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function validationMessage(err: Partial<FastifyError>): string {

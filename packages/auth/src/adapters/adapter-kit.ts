@@ -5,7 +5,7 @@ import { ConfigError, TesseraError, UserInvalidError } from '../core/errors.js';
 import { handleLogin, handleLogout, handleRefresh, type CredentialCheck, type LoginOptions } from '../core/flows.js';
 import type { AuthenticateOptions, AuthResult } from '../core/transport/guard.js';
 import type { AuthRequest } from '../core/transport/request.js';
-import { errorResult, type ErrorFormat, type HttpResult } from '../core/transport/respond.js';
+import { errorResult, type ErrorFormat, type HttpResult } from '../core/transport/error-response.js';
 import type { Tessera } from '../core/tessera.js';
 import type { TokenClaims } from '../core/tokens/claims.js';
 

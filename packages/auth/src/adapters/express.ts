@@ -2,7 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
-import type { HttpResult } from '../core/transport/respond.js';
+import type { HttpResult } from '../core/transport/error-response.js';
 import type { Tessera } from '../core/tessera.js';
 
 declare global {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import fp from 'fastify-plugin';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
-import type { HttpResult } from '../core/transport/respond.js';
+import type { HttpResult } from '../core/transport/error-response.js';
 import { Tessera } from '../core/tessera.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
-import type { HttpResult } from '../core/transport/respond.js';
+import type { HttpResult } from '../core/transport/error-response.js';
 import type { Tessera } from '../core/tessera.js';
 
 declare module 'hono' {

@@ -1,8 +1,8 @@
-import { clearedCookies, serializeCookie } from './transport/cookies.js';
 import { InvalidCredentialsError, InvalidRequestError, TesseraError, TokenMissingError, UserInvalidError } from './errors.js';
 import { readHeaders, type AuthRequest } from './transport/request.js';
 import { checkOrigin } from './transport/csrf.js';
-import { errorResult, loggedOutResult, tokenResult, type ErrorFormat, type HttpResult } from './transport/respond.js';
+import { errorResult, type ErrorFormat, type HttpResult } from './transport/error-response.js';
+import { clearingCookies, loggedOutResult, tokenResult } from './transport/respond.js';
 import type { Tessera } from './tessera.js';
 import type { TokenClaims } from './tokens/claims.js';
 import { isTransport, TRANSPORTS } from '../protocol/protocol.js';
@@ -82,7 +82,7 @@ export async function handleRefresh(auth: Tessera, request: AuthRequest, options
     return tokenResult(auth.config, tokens, transport);
   } catch (err) {
     if (!(err instanceof TesseraError)) throw err;
-    const clear = err.status === 401 && hasTesseraCookie(auth, request) ? clearedCookies(auth.config).map(serializeCookie) : [];
+    const clear = err.status === 401 && hasTesseraCookie(auth, request) ? clearingCookies(auth.config) : [];
     return errorResult(err, options.errorFormat, clear);
   }
 }
@@ -118,7 +118,7 @@ export async function handleLogout(auth: Tessera, request: AuthRequest, options:
     return loggedOutResult(auth.config);
   } catch (err) {
     if (!(err instanceof TesseraError)) throw err;
-    const clear = err.code === 'token_missing' ? clearedCookies(auth.config).map(serializeCookie) : [];
+    const clear = err.code === 'token_missing' ? clearingCookies(auth.config) : [];
     return errorResult(err, options.errorFormat, clear);
   }
 }

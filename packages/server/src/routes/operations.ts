@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { demoRoutes } from '../demo/serve.js';
+import { metricsTokenRefused, send } from '../http-errors.js';
 import { docsPage, type OpenApiDocument } from '../pages.js';
 import { schemas } from './schemas.js';
 
@@ -46,11 +47,7 @@ export function operationRoutes(app: FastifyInstance, runtime: Runtime): void {
     app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
       const given = Buffer.from(request.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .header('content-type', 'application/json; charset=utf-8')
-          .send(JSON.stringify({ error: 'token_invalid', message: 'The metrics token is missing or wrong' }));
+        return send(reply, metricsTokenRefused());
       }
       return reply.header('content-type', runtime.metrics.registry.contentType).send(await runtime.metrics.registry.metrics());
     });

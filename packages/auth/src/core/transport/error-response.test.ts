@@ -7,6 +7,7 @@ import {
   InsufficientScopeError,
   InvalidRequestError,
   OriginRefusedError,
+  RateLimitedError,
   RefreshTokenReusedError,
   StoreUnavailableError,
   TesseraError,
@@ -19,7 +20,7 @@ import {
   TokenTypeError,
   type ErrorCode,
 } from '../errors.js';
-import { errorResponse, wwwAuthenticate } from './error-response.js';
+import { errorResponse, errorResult, wwwAuthenticate } from './error-response.js';
 import { generateKey, generateRefreshKey } from '../keys/key.js';
 import { createTessera } from '../tessera.js';
 
@@ -125,5 +126,42 @@ describe('WWW-Authenticate (RFC 6750 §3)', () => {
     const value = errorResponse(error).headers['www-authenticate'] as string;
     expect(value).not.toMatch(/[\r\n]/);
     expect(value).toBe('Bearer error="invalid_request", error_description="badSet-Cookie: stolen=1"');
+  });
+});
+
+describe('errorResult (the one rendering of a refusal)', () => {
+  it.each(Object.keys(ERRORS) as ErrorCode[])('is errorResponse for %s in the Tessera format without cookies', (code) => {
+    const error = new TesseraError(code);
+    expect(errorResult(error)).toStrictEqual(errorResponse(error));
+  });
+
+  it('answers {"msg"} in the flask format, with the same status and headers', () => {
+    const error = new TokenExpiredError();
+    const result = errorResult(error, 'flask');
+    expect(result.body).toBe('{"msg":"Token has expired"}');
+    expect(result.status).toBe(401);
+    expect(result.headers).toStrictEqual(errorResponse(error).headers);
+  });
+
+  it('adds the extra cookies as a set-cookie list, after the other headers', () => {
+    const result = errorResult(new TokenMissingError(), 'tessera', ['a=; Max-Age=0', 'b=; Max-Age=0']);
+    expect(result.headers['set-cookie']).toEqual(['a=; Max-Age=0', 'b=; Max-Age=0']);
+    expect(Object.keys(result.headers)).toEqual(['content-type', 'cache-control', 'www-authenticate', 'set-cookie']);
+  });
+
+  it('sends Retry-After in whole seconds, at least one', () => {
+    expect(errorResult(new RateLimitedError({ retryAfter: 12.2 })).headers['retry-after']).toBe('13');
+    expect(errorResult(new RateLimitedError({ retryAfter: 0.01 })).headers['retry-after']).toBe('1');
+    expect(errorResult(new RateLimitedError()).headers).not.toHaveProperty('retry-after');
+  });
+
+  it('renders a refusal with no error class (a server fault) in the same shape, without a challenge', () => {
+    const result = errorResult({ code: 'internal_error', status: 500, message: 'Something went wrong on our side' });
+    expect(result).toStrictEqual({
+      status: 500,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+      body: '{"error":"internal_error","message":"Something went wrong on our side"}',
+    });
+    expect(wwwAuthenticate({ code: 'constructor', status: 400, message: 'x' })).toBeUndefined();
   });
 });

@@ -1,4 +1,19 @@
-import type { ErrorCode, TesseraError } from '../errors.js';
+// The one rendering of a refusal as an HTTP answer (docs/architecture.md "Errors"): status, the JSON body,
+// `no-store`, `WWW-Authenticate` and `Retry-After`. The flows, the adapter kit, every adapter and the
+// server call `errorResult`; nothing else builds an error body or its headers.
+import type { ErrorCode } from '../errors.js';
+
+/** A complete HTTP answer as plain values; adapters write it as it is. */
+export interface HttpResult {
+  readonly status: number;
+  /** Lower-case names; `set-cookie` is a list. */
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  /** JSON text, or undefined for an empty body (204). */
+  readonly body: string | undefined;
+}
+
+/** How the error body looks: Tessera's `{error, message}`, or flask-jwt-extended's `{msg}`. */
+export type ErrorFormat = 'tessera' | 'flask';
 
 /** What an adapter writes for a refusal: status, headers and a JSON body. */
 export interface ErrorResponse {
@@ -8,14 +23,50 @@ export interface ErrorResponse {
 }
 
 /**
+ * What a refusal is rendered from: a `TesseraError`, or the same fields for an answer that has no
+ * error class (a server's own 500). `tokenPresented` left out counts as no token sent.
+ */
+export interface Refusal {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+  readonly tokenPresented?: boolean;
+  readonly retryAfter?: number | undefined;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The answer to a refusal: its status; `{"error": code, "message": sentence}` (or `{"msg": sentence}`
+ * in the flask format); JSON, `no-store`, `WWW-Authenticate` where RFC 6750 puts it, `Retry-After`
+ * when the refusal says when to retry, and `extraCookies` (e.g. cleared ones) as `set-cookie`.
+ */
+export function errorResult(error: Refusal, format: ErrorFormat = 'tessera', extraCookies: readonly string[] = []): HttpResult {
+  const headers: Record<string, string | readonly string[]> = { 'content-type': JSON_TYPE, 'cache-control': 'no-store' };
+  const challenge = wwwAuthenticate(error);
+  if (challenge !== undefined) headers['www-authenticate'] = challenge;
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
+  if (extraCookies.length > 0) headers['set-cookie'] = extraCookies;
+  const body = format === 'flask' ? JSON.stringify({ msg: error.message }) : JSON.stringify({ error: error.code, message: error.message });
+  return { status: error.status, headers, body };
+}
+
+/** `errorResult` in the Tessera format without cookies, typed for callers that want plain strings. */
+export function errorResponse(error: Refusal): ErrorResponse {
+  const { status, headers, body } = errorResult(error);
+  // No cookies were passed, so every header is a single string, and an error always has a body.
+  return { status, headers: headers as Readonly<Record<string, string>>, body: body as string };
+}
+
+/**
  * The RFC 6750 §3 `WWW-Authenticate` value for a refusal, or undefined where none belongs.
  * No error attribute when no token was sent (§3.1); `invalid_token` for a bad token,
  * `invalid_request` for a malformed request, `insufficient_scope` for missing claims.
  */
-export function wwwAuthenticate(error: TesseraError): string | undefined {
-  const rfcError = RFC6750_ERROR[error.code];
+export function wwwAuthenticate(error: Refusal): string | undefined {
+  const rfcError = Object.hasOwn(RFC6750_ERROR, error.code) ? RFC6750_ERROR[error.code as ErrorCode] : undefined;
   if (rfcError === undefined && error.status !== 401) return undefined;
-  if (!error.tokenPresented) return 'Bearer';
+  if (error.tokenPresented !== true) return 'Bearer';
   if (rfcError === undefined) return undefined;
   // quoted-string content (RFC 9110 §5.6.4): printable ASCII without quote or backslash.
   const description = error.message.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');
@@ -37,15 +88,3 @@ const RFC6750_ERROR: Partial<Record<ErrorCode, string>> = {
   token_conflict: 'invalid_request',
   insufficient_scope: 'insufficient_scope',
 };
-
-/**
- * The response for a `TesseraError`: `{"error": code, "message": sentence}`, `no-store`, and
- * `WWW-Authenticate` where RFC 6750 puts it. Every adapter writes exactly this.
- */
-export function errorResponse(error: TesseraError): ErrorResponse {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-  const challenge = wwwAuthenticate(error);
-  if (challenge !== undefined) headers['www-authenticate'] = challenge;
-  if (error.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
-  return { status: error.status, headers, body: JSON.stringify({ error: error.code, message: error.message }) };
-}

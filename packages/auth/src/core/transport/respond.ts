@@ -1,18 +1,9 @@
+// The answers that are not refusals (tokens, logout, plain JSON); refusals are error-response.ts's `errorResult`.
 import type { ResolvedConfig } from '../config/config.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './cookies.js';
-import { type TesseraError } from '../errors.js';
-import { errorResponse } from './error-response.js';
+import type { HttpResult } from './error-response.js';
 import type { Transport } from '../types.js';
 import type { TokenPair } from '../tokens/issue.js';
-
-/** A complete HTTP answer as plain values; adapters write it as it is. */
-export interface HttpResult {
-  readonly status: number;
-  /** Lower-case names; `set-cookie` is a list. */
-  readonly headers: Readonly<Record<string, string | readonly string[]>>;
-  /** JSON text, or undefined for an empty body (204). */
-  readonly body: string | undefined;
-}
 
 /** The body of a token response (RFC 6749 §5.1 shape); tokens that travel in cookies are left out. */
 export interface TokenResponseBody {
@@ -24,9 +15,6 @@ export interface TokenResponseBody {
   /** Cookie transports: the session's CSRF value, also in the readable CSRF cookie. */
   csrf_token?: string;
 }
-
-/** How the error body looks: Tessera's `{error, message}`, or flask-jwt-extended's `{msg}`. */
-export type ErrorFormat = 'tessera' | 'flask';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -57,17 +45,15 @@ export function tokenResult(config: ResolvedConfig, pair: TokenPair, transport: 
 
 /** 204 with every Tessera cookie cleared (logout). */
 export function loggedOutResult(config: ResolvedConfig): HttpResult {
-  return { status: 204, headers: { ...NO_STORE, 'set-cookie': clearedCookies(config).map(serializeCookie) }, body: undefined };
+  return { status: 204, headers: { ...NO_STORE, 'set-cookie': clearingCookies(config) }, body: undefined };
+}
+
+/** The `set-cookie` values that clear every Tessera cookie: on a logout, and with a refusal that ends a cookie session. */
+export function clearingCookies(config: ResolvedConfig): string[] {
+  return clearedCookies(config).map(serializeCookie);
 }
 
 /** A JSON answer that is not a token response (e.g. `/me`), `no-store` since it is about an account. */
 export function jsonResult(status: number, value: unknown): HttpResult {
   return { status, headers: { 'content-type': JSON_TYPE, ...NO_STORE }, body: JSON.stringify(value) };
-}
-
-/** The answer to a refusal, in the chosen format; `extraCookies` (e.g. cleared ones) are added. */
-export function errorResult(error: TesseraError, format: ErrorFormat = 'tessera', extraCookies: readonly string[] = []): HttpResult {
-  const base = errorResponse(error);
-  const body = format === 'flask' ? JSON.stringify({ msg: error.message }) : base.body;
-  return { status: base.status, headers: { ...base.headers, ...(extraCookies.length > 0 ? { 'set-cookie': extraCookies } : {}) }, body };
 }
