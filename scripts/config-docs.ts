@@ -1,5 +1,6 @@
-// Generates the options table of docs/configuration.md from the one defaults table
-// (packages/auth/src/core/defaults.ts). Run: node --import tsx scripts/config-docs.ts
+// Generates the options table of docs/configuration.md from the library's table of options
+// (packages/auth/src/core/config/defaults.ts) and the README's settings table from the server's
+// (packages/server/src/settings.ts); docs/architecture.md "Configuration". Run: node --import tsx scripts/config-docs.ts
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '../packages/auth/src/core/config/defaults.js';

@@ -1,7 +1,15 @@
 // The public core API of @tessera/auth. Explicit named exports only; internals stay internal.
 export { createTessera, Tessera, type RefreshRequestOptions } from './core/tessera.js';
-export { resolveConfig, type ClaimsContext, type CookieNames, type ResolvedConfig, type TesseraOptions } from './core/config/config.js';
-export { DEFAULTS } from './core/config/defaults.js';
+export {
+  relationProblems,
+  resolveConfig,
+  type ClaimsContext,
+  type CookieNames,
+  type ResolvedConfig,
+  type TesseraOptions,
+} from './core/config/config.js';
+export { CHECKS, type Check, type CheckKind, type Checked, type CheckRefusal, type Relation } from './core/config/checks.js';
+export { DEFAULTS, type OptionName, type OptionValue } from './core/config/defaults.js';
 export { parseDuration, type Duration } from './core/config/duration.js';
 export { fixedClock, systemClock, type Clock } from './core/clock.js';
 export {
@@ -53,7 +61,15 @@ export type { AccessTokenInput, IssuedToken, TokenInput, TokenPair, TokenPairInp
 export type { AuthRequest } from './core/transport/request.js';
 export type { AuthenticateOptions, AuthResult, ClaimsRequirement } from './core/transport/guard.js';
 export { accessCookie, clearedCookies, serializeCookie, tokenCookies, type CookieDescriptor } from './core/transport/cookies.js';
-export { errorResponse, wwwAuthenticate, type ErrorResponse } from './core/transport/error-response.js';
+export {
+  errorResponse,
+  errorResult,
+  wwwAuthenticate,
+  type ErrorFormat,
+  type ErrorResponse,
+  type HttpResult,
+  type Refusal,
+} from './core/transport/error-response.js';
 export type { OpenSessionInput, SessionTokens } from './core/sessions/sessions.js';
 export type { SessionEvent, TokenKind, TokenLocation } from './core/types.js';
 export {
@@ -86,13 +102,5 @@ export {
   type LoginOptions,
   type RefreshOptions,
 } from './core/flows.js';
-export {
-  errorResult,
-  jsonResult,
-  loggedOutResult,
-  tokenResult,
-  type ErrorFormat,
-  type HttpResult,
-  type TokenResponseBody,
-} from './core/transport/respond.js';
+export { jsonResult, loggedOutResult, tokenResult, type TokenResponseBody } from './core/transport/respond.js';
 export type { CookieTransport, Transport } from './protocol/protocol.js';

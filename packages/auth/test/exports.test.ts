@@ -22,6 +22,7 @@ describe('@tessera/auth exports', () => {
       [
         'ALGORITHMS',
         'AdapterKit',
+        'CHECKS',
         'ConfigError',
         'CsrfError',
         'DEFAULTS',
@@ -75,6 +76,7 @@ describe('@tessera/auth exports', () => {
         'loggedOutResult',
         'parseDuration',
         'resolveConfig',
+        'relationProblems',
         'rotationRefusal',
         'serializeCookie',
         'systemClock',

@@ -1,10 +1,25 @@
-// The server's one table of settings: every TESSERA_* variable, its default and what it does.
-// Configuration is parsed and validated from this table, and the README's table is generated from it.
+// The server's one table of settings (docs/architecture.md "Configuration"): every TESSERA_* variable,
+// its own default and what it does. A setting that is a library option takes its check, and unless the
+// server words it for operators its sentence, from the library's table (DEFAULTS); settings of the
+// server's own are checked by the library's check builders. The README's table is generated from it.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { parseDuration } from '@tessera/auth';
+import {
+  ALGORITHMS,
+  CHECKS,
+  DEFAULTS,
+  parseDuration,
+  relationProblems,
+  type Algorithm,
+  type Check,
+  type CheckKind,
+  type CheckRefusal,
+  type OptionName,
+  type OptionValue,
+} from '@tessera/auth';
+import { TRANSPORTS, type Transport } from '@tessera/auth/protocol';
 
-type Transport = 'bearer' | 'cookie' | 'hybrid';
+const { boolean, duration, integer, oneOf, refuse, someOf, text } = CHECKS;
 
 /** The resolved server configuration. Durations in seconds. */
 export interface ServerConfig {
@@ -16,7 +31,7 @@ export interface ServerConfig {
   readonly accessTtl: number;
   readonly refreshTtl: number;
   readonly sessionMaxAge: number;
-  readonly alg: 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+  readonly alg: Algorithm;
   readonly secret: string | undefined;
   readonly issuer: string;
   readonly audience: string;
@@ -44,196 +59,199 @@ export interface Limit {
   readonly window: number;
 }
 
-interface Setting<K extends keyof ServerConfig> {
+/** One TESSERA_* variable. Without a default it is unset until given, and a blank value unsets it. */
+export interface Setting<T> {
   readonly env: string;
   readonly default: string | undefined;
   readonly doc: string;
-  readonly parse: (raw: string) => ServerConfig[K] | Problem;
+  readonly check: Check<T>;
+  /** The library option it sets, when it sets one. */
+  readonly option?: OptionName;
   /** A secret: a problem with it never repeats the value. */
-  readonly sensitive?: boolean;
+  readonly secret?: boolean;
 }
 
-/** A parse failure: what the value must be, as the end of the sentence "TESSERA_X must be …". */
-class Problem {
-  constructor(readonly expected: string) {}
+/**
+ * The check and sentence of the library option `name`; `doc` replaces the sentence only where the
+ * variable is written differently from the option (a comma-separated list instead of an array).
+ */
+function option<N extends OptionName>(name: N, wording: { doc?: string } = {}): Pick<Setting<OptionValue<N>>, 'doc' | 'check' | 'option'> {
+  return { doc: wording.doc ?? DEFAULTS[name].doc, check: DEFAULTS[name].check as Check<OptionValue<N>>, option: name };
 }
 
-const duration = (min: number) => (raw: string) => {
-  const s = parseDuration(raw);
-  return s === undefined || s < min ? new Problem(`a duration such as 15m, 7d or a number of seconds${min > 0 ? ` (at least ${min} s)` : ''}`) : s;
-};
-const integer = (min: number, max: number) => (raw: string) => {
-  const n = Number(raw);
-  return /^\d+$/.test(raw.trim()) && Number.isInteger(n) && n >= min && n <= max ? n : new Problem(`a whole number from ${min} to ${max}`);
-};
-/** `auto` leaves one core to the event loop: a login storm then cannot starve every other request. */
-const hashes = (raw: string) =>
-  raw.trim().toLowerCase() === 'auto'
-    ? Math.max(1, availableParallelism() - 1)
-    : integer(1, 64)(raw) instanceof Problem
-      ? new Problem('auto or a whole number from 1 to 64')
-      : Number(raw);
-const boolean = (raw: string) => {
-  const v = raw.trim().toLowerCase();
-  return v === 'true' || v === '1' || v === 'yes' ? true : v === 'false' || v === '0' || v === 'no' ? false : new Problem('true or false');
-};
-const text = (raw: string) => (raw.trim() === '' ? new Problem('a non-empty string') : raw.trim());
-const optionalText = (raw: string) => (raw.trim() === '' ? undefined : raw.trim());
+/** A check of the server's own over the (trimmed) text of its variable. */
+function own<T>(test: (text: string) => T | CheckRefusal): Check<T> {
+  const refused = (result: T | CheckRefusal): result is CheckRefusal =>
+    typeof result === 'object' && result !== null && 'ok' in result && result.ok === false;
+  return {
+    kind: 'text',
+    check: (value) => {
+      const result = test(String(value));
+      return refused(result) ? result : { ok: true, value: result };
+    },
+  };
+}
+
 /** base64url of at least 32 bytes, checked at start like every other value (not at the first key load). */
-const secretText = (raw: string) => {
-  const value = raw.trim();
-  if (value === '') return undefined;
-  return /^[A-Za-z0-9_-]+$/.test(value) && Buffer.from(value, 'base64url').length >= 32
+const secretText = own((value) =>
+  /^[A-Za-z0-9_-]+$/.test(value) && Buffer.from(value, 'base64url').length >= 32
     ? value
-    : new Problem('base64url of at least 32 random bytes (node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))")');
-};
-const list = (raw: string) =>
-  raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-const limit = (raw: string) => {
-  const m = /^(\d+)\s*\/\s*(\S+)$/.exec(raw.trim());
+    : refuse('base64url of at least 32 random bytes (node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))")'),
+);
+/** `auto` leaves one core to the event loop: a login storm then cannot starve every other request. */
+const hashes = own((value) => {
+  if (value.toLowerCase() === 'auto') return Math.max(1, availableParallelism() - 1);
+  const count = integer(1, 64).check(read('integer', value));
+  return count.ok ? count.value : refuse('auto or a whole number from 1 to 64');
+});
+const limit = own((value) => {
+  const m = /^(\d+)\s*\/\s*(\S+)$/.exec(value);
   const window = m ? parseDuration(m[2]) : undefined;
   return m && window !== undefined && window > 0 && Number(m[1]) > 0
     ? { count: Number(m[1]), window }
-    : new Problem('a limit such as 10/15m (attempts per window)');
-};
+    : refuse('a limit such as 10/15m (attempts per window)');
+});
+/** Any comma-separated list, unchecked. */
+const list: Check<readonly string[]> = { kind: 'list', check: (value) => ({ ok: true, value: value as string[] }) };
 
 /** Every setting, in the order the README lists them. */
-export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<K> } = {
-  port: { env: 'TESSERA_PORT', default: '8000', doc: 'Port to listen on.', parse: integer(0, 65535) },
-  host: { env: 'TESSERA_HOST', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for every interface).', parse: text },
+export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
+  port: { env: 'TESSERA_PORT', default: '8000', doc: 'Port to listen on.', check: integer(0, 65535) },
+  host: { env: 'TESSERA_HOST', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for every interface).', check: text() },
   databaseUrl: {
     env: 'TESSERA_DATABASE_URL',
     default: 'sqlite:./data/tessera.db',
     doc: 'Users, sessions and keys: `sqlite:<path>` (embedded) or `postgres://…`.',
-    parse: (raw) => (/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(raw.trim()) ? raw.trim() : new Problem('sqlite:<path> or postgres://user@host/db')),
+    check: text({ pattern: /^(sqlite:.+|postgres(ql)?:\/\/.+)$/, expected: 'sqlite:<path> or postgres://user@host/db' }),
   },
   redisUrl: {
     env: 'TESSERA_REDIS_URL',
     default: undefined,
     doc: 'Redis for revocation messages between instances and shared throttling, e.g. `redis://127.0.0.1:6379`.',
-    parse: (raw) => (raw.trim() === '' ? undefined : /^rediss?:\/\/.+/.test(raw.trim()) ? raw.trim() : new Problem('redis://host:port')),
+    check: text({ pattern: /^rediss?:\/\/.+/, expected: 'redis://host:port' }),
   },
   redisPrefix: {
     env: 'TESSERA_REDIS_PREFIX',
     default: 'tessera:',
     doc: 'Prefix of every Redis key and channel of this deployment: two deployments on one Redis need two prefixes.',
-    parse: (raw) => (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw.trim()) ? raw.trim() : new Problem('1 to 64 letters, digits or _ . : -')),
+    check: text({ pattern: /^[A-Za-z0-9_.:-]{1,64}$/, expected: '1 to 64 letters, digits or _ . : -' }),
   },
-  accessTtl: { env: 'TESSERA_ACCESS_TTL', default: '15m', doc: 'Access-token lifetime.', parse: duration(1) },
-  refreshTtl: { env: 'TESSERA_REFRESH_TTL', default: '7d', doc: 'Refresh-token lifetime.', parse: duration(1) },
+  accessTtl: { env: 'TESSERA_ACCESS_TTL', default: '15m', ...option('accessTtl') },
+  refreshTtl: { env: 'TESSERA_REFRESH_TTL', default: '7d', ...option('refreshTtl') },
   sessionMaxAge: {
     env: 'TESSERA_SESSION_MAX_AGE',
     default: '30d',
-    doc: 'Absolute session lifetime; refreshing never extends it.',
-    parse: duration(1),
+    ...option('sessionMaxAge'),
   },
   alg: {
     env: 'TESSERA_ALG',
     default: 'EdDSA',
     doc: 'Access-token algorithm: EdDSA, ES256, RS256 (published in the JWKS) or HS256 (with TESSERA_SECRET).',
-    parse: (raw) =>
-      ['EdDSA', 'ES256', 'RS256', 'HS256'].includes(raw.trim())
-        ? (raw.trim() as ServerConfig['alg'])
-        : new Problem('one of EdDSA, ES256, RS256, HS256'),
+    check: oneOf(ALGORITHMS),
   },
-  secret: {
-    env: 'TESSERA_SECRET',
-    default: undefined,
-    doc: 'HS256 only: base64url of at least 32 random bytes.',
-    parse: secretText,
-    sensitive: true,
+  secret: { env: 'TESSERA_SECRET', default: undefined, doc: 'HS256 only: base64url of at least 32 random bytes.', check: secretText, secret: true },
+  issuer: {
+    env: 'TESSERA_ISSUER',
+    default: 'urn:tessera',
+    ...option('issuer'),
   },
-  issuer: { env: 'TESSERA_ISSUER', default: 'urn:tessera', doc: 'The `iss` of every token; fixed, so every instance agrees.', parse: text },
-  audience: { env: 'TESSERA_AUDIENCE', default: 'urn:tessera:api', doc: 'The `aud` of access tokens, always issued and checked.', parse: text },
+  audience: {
+    env: 'TESSERA_AUDIENCE',
+    default: 'urn:tessera:api',
+    ...option('audience'),
+  },
   transports: {
     env: 'TESSERA_TRANSPORT',
     default: 'bearer,hybrid',
     doc: 'Transports a login may choose (body field `transport`); the first is the default.',
-    parse: (raw) => {
-      const items = list(raw);
-      return items.length > 0 && items.every((t) => t === 'bearer' || t === 'cookie' || t === 'hybrid') && new Set(items).size === items.length
-        ? (items as Transport[])
-        : new Problem('a comma-separated list of bearer, cookie, hybrid');
-    },
+    check: someOf(TRANSPORTS),
   },
   reuseGrace: {
     env: 'TESSERA_REUSE_GRACE',
     default: '10s',
-    doc: 'How long the previous refresh token still answers (two tabs refreshing at once); 0 allowed.',
-    parse: duration(0),
+    ...option('reuseGrace'),
   },
-  leeway: { env: 'TESSERA_LEEWAY', default: '0s', doc: 'Clock skew tolerated on token times (at most 60 s).', parse: duration(0) },
+  leeway: { env: 'TESSERA_LEEWAY', default: '0s', ...option('leeway') },
   cookieSecure: {
     env: 'TESSERA_COOKIE_SECURE',
     default: 'true',
-    doc: 'Mark cookies Secure (turn off only for plain http that is not localhost).',
-    parse: boolean,
+    ...option('cookies.secure'),
   },
   publicOrigins: {
     env: 'TESSERA_PUBLIC_ORIGINS',
     default: '',
-    doc: "Origins allowed to use cookie credentials, comma-separated; unset: the server's own origin.",
-    parse: list,
+    ...option('publicOrigins', { doc: "Origins allowed to use cookie credentials, comma-separated; unset: the server's own origin." }),
   },
   keysSecret: {
     env: 'TESSERA_KEYS_SECRET',
     default: undefined,
     doc: 'Encrypts the private keys stored in the database (base64url of at least 32 random bytes).',
-    parse: secretText,
-    sensitive: true,
+    check: secretText,
+    secret: true,
   },
   trustProxy: {
     env: 'TESSERA_TRUST_PROXY',
     default: 'false',
     doc: 'Take the client address from X-Forwarded-For (only behind a proxy you run).',
-    parse: boolean,
+    check: boolean,
   },
-  corsOrigins: { env: 'TESSERA_CORS_ORIGINS', default: '', doc: 'Origins allowed by CORS, comma-separated; unset: CORS off.', parse: list },
+  corsOrigins: { env: 'TESSERA_CORS_ORIGINS', default: '', doc: 'Origins allowed by CORS, comma-separated; unset: CORS off.', check: list },
   maxSessions: {
     env: 'TESSERA_MAX_SESSIONS',
     default: '10',
-    doc: 'Live sessions per user; the oldest is revoked past it (0: no limit).',
-    parse: integer(0, 100000),
+    ...option('sessions.maxPerUser'),
   },
-  loginLimit: { env: 'TESSERA_LOGIN_LIMIT', default: '10/15m', doc: 'Login, register and password-change attempts per account.', parse: limit },
-  loginIpLimit: { env: 'TESSERA_LOGIN_IP_LIMIT', default: '100/15m', doc: 'The same attempts per client address.', parse: limit },
+  loginLimit: { env: 'TESSERA_LOGIN_LIMIT', default: '10/15m', doc: 'Login, register and password-change attempts per account.', check: limit },
+  loginIpLimit: { env: 'TESSERA_LOGIN_IP_LIMIT', default: '100/15m', doc: 'The same attempts per client address.', check: limit },
   hashConcurrency: {
     env: 'TESSERA_HASH_CONCURRENCY',
     default: 'auto',
     doc: 'Password hashes computed at once (auto: one less than the CPU cores, at least 1); more wait in a bounded queue.',
-    parse: hashes,
+    check: hashes,
   },
   metricsToken: {
     env: 'TESSERA_METRICS_TOKEN',
     default: undefined,
     doc: '`/metrics` answers requests bearing this token; unset (and no port): metrics off.',
-    parse: optionalText,
+    check: own((value) => (value.length >= 16 ? value : refuse('at least 16 characters, so it cannot be guessed'))),
+    secret: true,
   },
   metricsPort: {
     env: 'TESSERA_METRICS_PORT',
     default: undefined,
     doc: 'Serve `/metrics` on this separate port (bound to TESSERA_HOST) without a token.',
-    parse: (raw) => (raw.trim() === '' ? undefined : integer(1, 65535)(raw)),
+    check: integer(1, 65535),
   },
   logLevel: {
     env: 'TESSERA_LOG_LEVEL',
     default: 'info',
     doc: 'fatal, error, warn, info, debug, trace or silent.',
-    parse: (raw) =>
-      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw.trim())
-        ? raw.trim()
-        : new Problem('one of fatal, error, warn, info, debug, trace, silent'),
+    check: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   },
   purgeInterval: {
     env: 'TESSERA_PURGE_INTERVAL',
     default: '1h',
     doc: 'How often ended sessions are deleted (0: never; run `tessera purge`).',
-    parse: duration(0),
+    check: duration(0),
   },
 };
+
+/**
+ * The text of a variable as the value its check takes: whole numbers, yes/no and comma-separated
+ * lists are read; text that cannot be read stays text, for the check to refuse.
+ */
+function read(kind: CheckKind, raw: string): unknown {
+  const value = raw.trim();
+  const lower = value.toLowerCase();
+  if (kind === 'integer') return /^\d+$/.test(value) ? Number(value) : value;
+  if (kind === 'boolean') return ['true', '1', 'yes'].includes(lower) ? true : ['false', '0', 'no'].includes(lower) ? false : value;
+  if (kind === 'list')
+    return value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  return value;
+}
 
 /** A configuration mistake: one sentence per bad value, each saying how to fix it. */
 export class ServerConfigError extends Error {
@@ -249,6 +267,7 @@ export class ServerConfigError extends Error {
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
   const problems: string[] = [];
+  const settings = Object.entries(SETTINGS) as [keyof ServerConfig, Setting<unknown>][];
   let file: Record<string, unknown> = {};
   const path = env.TESSERA_CONFIG;
   if (path !== undefined && path !== '') {
@@ -257,7 +276,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
       file = parsed as Record<string, unknown>;
       for (const key of Object.keys(file))
-        if (!Object.values(SETTINGS).some((s) => s.env === key)) problems.push(`TESSERA_CONFIG: ${key} in ${path} is not a Tessera setting.`);
+        if (!settings.some(([, s]) => s.env === key)) problems.push(`TESSERA_CONFIG: ${key} in ${path} is not a Tessera setting.`);
     } catch (err) {
       problems.push(
         `TESSERA_CONFIG: ${path} could not be read as a JSON object of TESSERA_* settings (${err instanceof Error ? err.message : 'unknown error'}).`,
@@ -265,14 +284,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
   }
   const resolved: Record<string, unknown> = {};
-  for (const [key, setting] of Object.entries(SETTINGS) as [keyof ServerConfig, Setting<keyof ServerConfig>][]) {
+  for (const [key, setting] of settings) {
     const fromFile = file[setting.env];
     const raw = env[setting.env] ?? (fromFile === undefined ? undefined : String(fromFile)) ?? setting.default;
     if (raw === undefined) continue;
-    const value = setting.parse(raw);
-    if (value instanceof Problem)
-      problems.push(`${setting.env} must be ${value.expected}${setting.sensitive ? '' : ` (got ${JSON.stringify(raw)})`}.`);
-    else resolved[key] = value;
+    if (setting.default === undefined && raw.trim() === '') {
+      resolved[key] = undefined;
+      continue;
+    }
+    const checked = setting.check.check(read(setting.check.kind, raw));
+    if (checked.ok) resolved[key] = checked.value;
+    else problems.push(checked.sentence(setting.env, setting.secret ? undefined : { value: raw }));
   }
   const config = resolved as unknown as ServerConfig;
   if (problems.length === 0) {
@@ -282,15 +304,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       );
     if (config.alg !== 'HS256' && config.secret !== undefined)
       problems.push(`TESSERA_SECRET is only used with TESSERA_ALG=HS256; unset it or set TESSERA_ALG=HS256 (TESSERA_ALG is ${config.alg}).`);
-    if (config.leeway > 60) problems.push(`TESSERA_LEEWAY must be at most 60s (got ${config.leeway}s).`);
-    if (config.leeway >= config.accessTtl)
-      problems.push(`TESSERA_LEEWAY (${config.leeway}s) must be smaller than TESSERA_ACCESS_TTL (${config.accessTtl}s).`);
-    if (config.refreshTtl > config.sessionMaxAge)
-      problems.push(`TESSERA_REFRESH_TTL (${config.refreshTtl}s) cannot exceed TESSERA_SESSION_MAX_AGE (${config.sessionMaxAge}s).`);
-    if (config.reuseGrace > 300)
-      problems.push(`TESSERA_REUSE_GRACE must be at most 300s (got ${config.reuseGrace}s): a long grace lets a stolen token live on.`);
-    if (config.metricsToken !== undefined && config.metricsToken.length < 16)
-      problems.push('TESSERA_METRICS_TOKEN must be at least 16 characters, so it cannot be guessed.');
+    // The rules joining two library options (TESSERA_LEEWAY below TESSERA_ACCESS_TTL …), named by their variables.
+    const options = settings.filter(([, s]) => s.option !== undefined);
+    const values = Object.fromEntries(options.map(([key, s]) => [s.option, resolved[key]]));
+    problems.push(...relationProblems(values, (name) => options.find(([, s]) => s.option === name)?.[1].env ?? name));
   }
   if (problems.length > 0) throw new ServerConfigError(problems);
   return Object.freeze(config);

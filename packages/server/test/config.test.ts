@@ -49,6 +49,35 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('resolves every default to exactly the values it had before the settings table took its checks from the library', () => {
+    // Settings without a default (TESSERA_REDIS_URL, _SECRET, _KEYS_SECRET, _METRICS_TOKEN, _METRICS_PORT) stay absent.
+    expect(loadConfig({})).toStrictEqual({
+      port: 8000,
+      host: '127.0.0.1',
+      databaseUrl: 'sqlite:./data/tessera.db',
+      redisPrefix: 'tessera:',
+      accessTtl: 900,
+      refreshTtl: 604800,
+      sessionMaxAge: 2592000,
+      alg: 'EdDSA',
+      issuer: 'urn:tessera',
+      audience: 'urn:tessera:api',
+      transports: ['bearer', 'hybrid'],
+      reuseGrace: 10,
+      leeway: 0,
+      cookieSecure: true,
+      publicOrigins: [],
+      trustProxy: false,
+      corsOrigins: [],
+      maxSessions: 10,
+      loginLimit: { count: 10, window: 900 },
+      loginIpLimit: { count: 100, window: 900 },
+      hashConcurrency: Math.max(1, availableParallelism() - 1),
+      logLevel: 'info',
+      purgeInterval: 3600,
+    });
+  });
+
   it('reads every documented variable', () => {
     const config = loadConfig({
       TESSERA_PORT: '9000',

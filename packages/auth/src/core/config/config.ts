@@ -1,12 +1,16 @@
 import { COOKIE_NAMES, SECURE_COOKIE_PREFIX } from '../../protocol/protocol.js';
 import { systemClock, type Clock } from '../clock.js';
-import { DEFAULTS } from './defaults.js';
-import { parseDuration, type Duration } from './duration.js';
+import type { Check } from './checks.js';
+import { DEFAULTS, type OptionName, type OptionValue } from './defaults.js';
+import type { Duration } from './duration.js';
 import { ConfigError } from '../errors.js';
 import { createKeyRing, KeyRing } from '../keys/key-ring.js';
 import { Key } from '../keys/key.js';
 import type { RevocationBus, SessionStore } from '../sessions/store.js';
 import type { SessionEvent, TokenKind, TokenLocation } from '../types.js';
+
+/** Origins are checked, and compared by the CSRF guard, in one normal form. */
+export { normalizeOrigin } from './checks.js';
 
 /** What an additional-claims hook is told. */
 export interface ClaimsContext {
@@ -94,54 +98,30 @@ export interface ResolvedConfig {
   readonly sessions: ResolvedSessions | undefined;
 }
 
-const LOCATIONS: readonly TokenLocation[] = ['header', 'cookie', 'body'];
-const MAX_LEEWAY = 60;
-
 /**
  * Validates every option at once and returns a frozen, resolved configuration; all problems
  * are reported together in one `ConfigError`, each as one sentence that says how to fix it.
+ * Each option is checked by its row of the table of defaults (docs/architecture.md "Configuration").
  * @example const config = resolveConfig({ keys, refreshKey, accessTtl: '5m' });
  */
 export function resolveConfig(options: TesseraOptions): ResolvedConfig {
   const problems: string[] = [];
   const input = (options ?? {}) as Partial<TesseraOptions>;
+  const take = checker(problems);
 
-  const duration = (name: keyof typeof DEFAULTS & keyof TesseraOptions, min: number): number => {
-    const raw = input[name] ?? DEFAULTS[name].value;
-    const seconds = parseDuration(raw);
-    if (seconds === undefined || seconds < min) {
-      problems.push(`${name} must be a duration of at least ${min} s such as '15m', '7d' or a number of seconds (got ${JSON.stringify(raw)}).`);
-      return Number.NaN;
-    }
-    return seconds;
+  const seconds = {
+    accessTtl: take('accessTtl', input.accessTtl),
+    refreshTtl: take('refreshTtl', input.refreshTtl),
+    sessionMaxAge: take('sessionMaxAge', input.sessionMaxAge),
+    leeway: take('leeway', input.leeway),
+    reuseGrace: take('reuseGrace', input.reuseGrace),
   };
-  const accessTtl = duration('accessTtl', 1);
-  const refreshTtl = duration('refreshTtl', 1);
-  const sessionMaxAge = duration('sessionMaxAge', 1);
-  const leeway = duration('leeway', 0);
-  const reuseGrace = duration('reuseGrace', 0);
-  if (leeway > MAX_LEEWAY) problems.push(`leeway must be at most ${MAX_LEEWAY} s (got ${leeway} s).`);
-  if (leeway >= accessTtl) problems.push(`leeway (${leeway} s) must be smaller than accessTtl (${accessTtl} s).`);
-  if (refreshTtl > sessionMaxAge) problems.push(`refreshTtl (${refreshTtl} s) cannot exceed sessionMaxAge (${sessionMaxAge} s).`);
-  if (reuseGrace > 300) problems.push(`reuseGrace must be at most 300 s (got ${reuseGrace} s); a long grace lets a stolen token live on.`);
+  problems.push(...relationProblems(seconds, (name) => name));
 
-  const text = (name: 'issuer' | 'audience'): string => {
-    const value = input[name] ?? DEFAULTS[name].value;
-    if (typeof value !== 'string' || value.length === 0 || value.length > 512)
-      problems.push(`${name} must be a non-empty string (got ${JSON.stringify(value)}).`);
-    return String(value);
-  };
-  const issuer = text('issuer');
-  const audience = text('audience');
-
-  const integer = (name: 'maxTokenLength' | 'verifiedCacheSize', min: number, max: number): number => {
-    const value = input[name] ?? DEFAULTS[name].value;
-    if (!Number.isInteger(value) || value < min || value > max)
-      problems.push(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)}).`);
-    return value;
-  };
-  const maxTokenLength = integer('maxTokenLength', 1024, 65536);
-  const verifiedCacheSize = integer('verifiedCacheSize', 0, 1_000_000);
+  const issuer = take('issuer', input.issuer);
+  const audience = take('audience', input.audience);
+  const maxTokenLength = take('maxTokenLength', input.maxTokenLength);
+  const verifiedCacheSize = take('verifiedCacheSize', input.verifiedCacheSize);
 
   let keys: KeyRing | undefined;
   if (input.keys instanceof KeyRing) keys = input.keys;
@@ -173,36 +153,13 @@ export function resolveConfig(options: TesseraOptions): ResolvedConfig {
     }
   }
 
+  const locationList = (kind: TokenKind) => take('locations', input.locations?.[kind] ?? DEFAULTS.locations.value[kind], `locations.${kind}`);
   const locations = { access: locationList('access'), refresh: locationList('refresh') };
-  function locationList(kind: TokenKind): readonly TokenLocation[] {
-    const value = input.locations?.[kind] ?? DEFAULTS.locations.value[kind];
-    if (!Array.isArray(value) || value.length === 0 || value.some((l) => !LOCATIONS.includes(l)) || new Set(value).size !== value.length) {
-      problems.push(`locations.${kind} must list one or more of ${LOCATIONS.join(', ')} without repeats (got ${JSON.stringify(value)}).`);
-      return DEFAULTS.locations.value[kind];
-    }
-    return Object.freeze([...value]);
-  }
-
-  const secure = input.cookies?.secure ?? DEFAULTS['cookies.secure'].value;
-  if (typeof secure !== 'boolean') problems.push(`cookies.secure must be true or false (got ${JSON.stringify(secure)}).`);
-  const sameSite = input.cookies?.sameSite ?? DEFAULTS['cookies.sameSite'].value;
-  if (sameSite !== 'Lax' && sameSite !== 'Strict')
-    problems.push(`cookies.sameSite must be 'Lax' or 'Strict' (got ${JSON.stringify(sameSite)}); 'None' would send tokens on cross-site requests.`);
-  const refreshPath = input.cookies?.refreshPath ?? DEFAULTS['cookies.refreshPath'].value;
-  if (typeof refreshPath !== 'string' || !/^\/[\x21-\x3a\x3c-\x7e]*$/.test(refreshPath))
-    problems.push(`cookies.refreshPath must be a path starting with / (got ${JSON.stringify(refreshPath)}).`);
-
-  const csrfHeader = input.csrfHeader ?? DEFAULTS.csrfHeader.value;
-  if (typeof csrfHeader !== 'string' || !/^[a-z0-9-]+$/i.test(csrfHeader))
-    problems.push(`csrfHeader must be a header name (got ${JSON.stringify(csrfHeader)}).`);
-
-  const publicOrigins: string[] = [];
-  for (const origin of input.publicOrigins ?? DEFAULTS.publicOrigins.value) {
-    const normalized = normalizeOrigin(origin);
-    if (normalized === undefined)
-      problems.push(`publicOrigins: ${JSON.stringify(origin)} is not an origin; write it as scheme://host[:port] with no path.`);
-    else publicOrigins.push(normalized);
-  }
+  const secure = take('cookies.secure', input.cookies?.secure);
+  const sameSite = take('cookies.sameSite', input.cookies?.sameSite);
+  const refreshPath = take('cookies.refreshPath', input.cookies?.refreshPath);
+  const csrfHeader = take('csrfHeader', input.csrfHeader);
+  const publicOrigins = take('publicOrigins', input.publicOrigins);
 
   if (input.additionalClaims !== undefined && typeof input.additionalClaims !== 'function')
     problems.push('additionalClaims must be a function returning an object of claims.');
@@ -212,32 +169,66 @@ export function resolveConfig(options: TesseraOptions): ResolvedConfig {
   const sessions = input.sessions === undefined ? undefined : resolveSessions(input.sessions, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
+  // From here on every checked value is defined: a failed check would have left a problem.
+  const ok = <T>(value: T | undefined): T => value as T;
 
   return Object.freeze({
-    keys: keys as KeyRing,
-    refreshKeys: refreshKeys as KeyRing,
-    issuer,
-    audience,
-    accessTtl,
-    refreshTtl,
-    sessionMaxAge,
-    leeway,
-    reuseGrace,
-    maxTokenLength,
-    verifiedCacheSize,
-    locations: Object.freeze(locations),
+    keys: ok(keys),
+    refreshKeys: ok(refreshKeys),
+    issuer: ok(issuer),
+    audience: ok(audience),
+    accessTtl: ok(seconds.accessTtl),
+    refreshTtl: ok(seconds.refreshTtl),
+    sessionMaxAge: ok(seconds.sessionMaxAge),
+    leeway: ok(seconds.leeway),
+    reuseGrace: ok(seconds.reuseGrace),
+    maxTokenLength: ok(maxTokenLength),
+    verifiedCacheSize: ok(verifiedCacheSize),
+    locations: Object.freeze({ access: ok(locations.access), refresh: ok(locations.refresh) }),
     cookies: Object.freeze({
-      secure,
-      sameSite,
-      refreshPath,
-      names: cookieNames(secure),
+      secure: ok(secure),
+      sameSite: ok(sameSite),
+      refreshPath: ok(refreshPath),
+      names: cookieNames(ok(secure)),
     }),
-    csrfHeader: csrfHeader.toLowerCase(),
-    publicOrigins: Object.freeze(publicOrigins),
+    csrfHeader: ok(csrfHeader).toLowerCase(),
+    publicOrigins: ok(publicOrigins),
     additionalClaims: input.additionalClaims,
     clock,
     sessions,
   });
+}
+
+/**
+ * Checks options by their rows of the table: `take(name, given)` answers the given value (or the
+ * default) checked, or undefined after noting the one-sentence problem, named `label`.
+ */
+function checker(problems: string[]) {
+  return <N extends OptionName>(name: N, given: unknown, label: string = name): OptionValue<N> | undefined => {
+    const raw = given ?? DEFAULTS[name].value;
+    const checked = (DEFAULTS[name].check as Check<OptionValue<N>>).check(raw);
+    if (checked.ok) return checked.value;
+    problems.push(checked.sentence(label, { value: raw }));
+    return undefined;
+  };
+}
+
+/**
+ * The broken rules that join two options of the table (`leeway` below `accessTtl` …), over the
+ * values found (a value refused already is skipped); `nameOf` names an option as its reader knows it.
+ */
+export function relationProblems(values: Readonly<Partial<Record<OptionName, unknown>>>, nameOf: (option: OptionName) => string): string[] {
+  const seconds = (name: OptionName) => {
+    const value = values[name];
+    return typeof value === 'number' ? value : Number.NaN;
+  };
+  const problems: string[] = [];
+  for (const [name, row] of Object.entries(DEFAULTS) as [OptionName, (typeof DEFAULTS)[OptionName]][]) {
+    if (!('relation' in row)) continue;
+    const broken = row.relation.problem(nameOf(name), seconds(name), nameOf(row.relation.other), seconds(row.relation.other));
+    if (broken !== undefined) problems.push(broken);
+  }
+  return problems;
 }
 
 const STORE_VERBS = ['create', 'get', 'rotate', 'revoke', 'revokeUser', 'listByUser', 'purge', 'close'] as const;
@@ -252,26 +243,15 @@ function resolveSessions(options: SessionOptions, problems: string[]): ResolvedS
     problems.push(`sessions.bus must be a revocation bus with ${BUS_VERBS.join(', ')}.`);
   }
   if (onEvent !== undefined && typeof onEvent !== 'function') problems.push('sessions.onEvent must be a function.');
-  const seconds = (name: 'livenessTtl' | 'retention', min: number): number => {
-    const raw = options[name] ?? DEFAULTS[`sessions.${name}`].value;
-    const value = parseDuration(raw);
-    if (value === undefined || value < min) problems.push(`sessions.${name} must be a duration of at least ${min} s (got ${JSON.stringify(raw)}).`);
-    return value ?? Number.NaN;
-  };
-  const count = (name: 'livenessCacheSize' | 'maxPerUser', max: number): number => {
-    const value = options[name] ?? DEFAULTS[`sessions.${name}`].value;
-    if (!Number.isInteger(value) || value < 0 || value > max)
-      problems.push(`sessions.${name} must be a whole number from 0 to ${max} (got ${JSON.stringify(value)}).`);
-    return value;
-  };
+  const take = checker(problems);
   return Object.freeze({
     store,
     bus,
     onEvent,
-    livenessTtl: seconds('livenessTtl', 1),
-    livenessCacheSize: count('livenessCacheSize', 10_000_000),
-    maxPerUser: count('maxPerUser', 100_000),
-    retention: seconds('retention', 0),
+    livenessTtl: take('sessions.livenessTtl', options.livenessTtl) ?? Number.NaN,
+    livenessCacheSize: take('sessions.livenessCacheSize', options.livenessCacheSize) ?? Number.NaN,
+    maxPerUser: take('sessions.maxPerUser', options.maxPerUser) ?? Number.NaN,
+    retention: take('sessions.retention', options.retention) ?? Number.NaN,
   });
 }
 
@@ -279,19 +259,4 @@ function resolveSessions(options: SessionOptions, problems: string[]): ResolvedS
 function cookieNames(secure: boolean): CookieNames {
   const name = (cookie: keyof CookieNames) => (secure ? SECURE_COOKIE_PREFIX[cookie] : '') + COOKIE_NAMES[cookie];
   return Object.freeze({ access: name('access'), refresh: name('refresh'), csrf: name('csrf') });
-}
-
-/** `scheme://host[:port]` in lower case, or undefined when `value` is not a bare origin. */
-export function normalizeOrigin(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-    // An origin is scheme, host and port only: anything else in the text is a mistake worth reporting.
-    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || /[?#]|\/\/.*\/./.test(value))
-      return undefined;
-    return url.origin;
-  } catch {
-    return undefined;
-  }
 }
