@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fixedClock } from '@tessera/auth';
+import { parseSetCookie, send, type Answer as Reply, type Req } from '@tessera/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start as startAuthx } from './authx.js';
 import { start as startFastapi } from './fastapi-boilerplate.js';
@@ -15,35 +16,17 @@ import { start as startSimplejwt } from './simplejwt.js';
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 const credentials = { username: DEMO.username, password: DEMO.password };
 
-interface Answer {
-  status: number;
-  json: Record<string, unknown>;
-  text: string;
-  headers: Headers;
+/** An answer (the test kit's) with its cookies by name. */
+interface Answer extends Reply {
   cookies: Map<string, { value: string; line: string }>;
 }
 
-async function call(
-  url: string,
-  init: { method?: string; json?: unknown; form?: string; bearer?: string; cookie?: string; csrf?: string } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  let body: string | undefined;
-  if (init.json !== undefined) [body, headers['content-type']] = [JSON.stringify(init.json), 'application/json'];
-  if (init.form !== undefined) [body, headers['content-type']] = [init.form, 'application/x-www-form-urlencoded'];
-  if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`;
-  if (init.cookie !== undefined) headers.cookie = init.cookie;
-  if (init.csrf !== undefined) headers['x-csrf-token'] = init.csrf;
-  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body === undefined ? {} : { body }) });
-  const text = await res.text();
-  const cookies = new Map<string, { value: string; line: string }>();
-  for (const line of res.headers.getSetCookie()) {
-    const pair = line.split(';')[0] ?? '';
-    cookies.set(pair.slice(0, pair.indexOf('=')), { value: pair.slice(pair.indexOf('=') + 1), line });
-  }
-  let json: Record<string, unknown> = {};
-  if (text !== '') json = JSON.parse(text) as Record<string, unknown>;
-  return { status: res.status, json, text, headers: res.headers, cookies };
+/** One request over HTTP (the test kit's `send`); a body that is not JSON fails the test. */
+async function call(url: string, req: Req = {}): Promise<Answer> {
+  const answer = await send(url, '', req);
+  if (answer.text !== '') JSON.parse(answer.text);
+  const cookies = new Map(answer.setCookie.map((line) => [parseSetCookie(line).name, { value: parseSetCookie(line).value, line }] as const));
+  return { ...answer, cookies };
 }
 
 const str = (value: unknown): string => {
@@ -61,7 +44,7 @@ describe('examples/fastapi-boilerplate.ts (hybrid)', () => {
   it('logs in with JSON: access token in the body, refresh token in an HttpOnly cookie on /api/v1', async () => {
     const login = await call(`${app.url}/api/v1/login`, { json: credentials });
     expect(login.status).toBe(200);
-    expect(login.headers.get('cache-control')).toBe('no-store');
+    expect(login.header('cache-control')).toBe('no-store');
     expect(login.json.refresh_token).toBeUndefined();
     const refresh = login.cookies.get('__Secure-tessera-refresh');
     expect(refresh?.line).toMatch(/; Path=\/api\/v1; Max-Age=(?:604799|604800); HttpOnly; Secure; SameSite=Lax$/);
@@ -92,7 +75,7 @@ describe('examples/fastapi-boilerplate.ts (hybrid)', () => {
   });
 
   it('gives a form login (OAuth2 password flow) both tokens in the body and sets no cookie', async () => {
-    const login = await call(`${app.url}/api/v1/login`, { form: 'username=ada&password=correct+horse' });
+    const login = await call(`${app.url}/api/v1/login`, { form: { username: 'ada', password: 'correct horse' } });
     expect(login.status).toBe(200);
     expect(Object.keys(login.json)).toEqual(expect.arrayContaining(['access_token', 'refresh_token']));
     expect(login.cookies.size).toBe(0);
@@ -102,7 +85,7 @@ describe('examples/fastapi-boilerplate.ts (hybrid)', () => {
     const wrong = await call(`${app.url}/api/v1/login`, { json: { username: 'ada', password: 'wrong' } });
     expect([wrong.status, wrong.json.error]).toEqual([401, 'invalid_credentials']);
     const anonymous = await call(`${app.url}/api/v1/users/me`);
-    expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
+    expect([anonymous.status, anonymous.header('www-authenticate')]).toEqual([401, 'Bearer']);
   });
 });
 

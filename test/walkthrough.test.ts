@@ -1,23 +1,14 @@
 // The README's curl walk-through, run for real against `tessera serve` in a child process: each
 // `# {…}` comment line must match the output line it documents (… matches anything).
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnServer, sqliteBackend, type ServerProcess } from '@tessera/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function walkthrough(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -28,38 +19,22 @@ function walkthrough(): string {
 }
 
 describe('README walk-through', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-walk-'));
-  let url = '';
-  let server: ReturnType<typeof spawn> | undefined;
+  const backend = sqliteBackend();
+  let server: ServerProcess | undefined;
 
   beforeAll(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [join(root, 'packages/server/dist/cli.js'), 'serve'], {
-      env: { ...process.env, TESSERA_PORT: String(port), TESSERA_DATABASE_URL: `sqlite:${join(dir, 't.db')}`, TESSERA_LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-    });
-    for (let i = 0; i < 100; i++) {
-      if (
-        await fetch(`${url}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error('the server did not start');
+    // `tessera serve` as the README runs it (the built CLI), over a SQLite file of its own.
+    server = await spawnServer({ ...backend.env, TESSERA_LOG_LEVEL: 'warn' });
   });
 
-  afterAll(() => {
-    server?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+  afterAll(async () => {
+    await server?.stop();
+    await backend.cleanup();
   });
 
   it('answers as the README says', async () => {
     const script = walkthrough();
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, TESSERA_URL: url }, timeout: 40_000 });
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, TESSERA_URL: server!.url }, timeout: 40_000 });
     const expected = script
       .split('\n')
       .filter((line) => line.startsWith('# {'))

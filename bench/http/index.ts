@@ -3,10 +3,10 @@
 // EdDSA, in one run. Each framework and algorithm is one server in a child process; autocannon runs here with 10
 // connections, the cases of a group interleaved round after round. Target: the guard keeps ≥ 0.85× of the bare
 // framework's requests/s — uncached with HS256, cached with EdDSA.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { BenchSuite, type SuiteReport } from '../harness.js';
-import { cannon, forkServer, httpOptions, median, type Child, type LoadResult } from './load.js';
+import { cannon, httpOptions, median, type LoadResult } from '../support/load.js';
+import { forkServer, type Child } from '../support/processes.js';
+import { addToReport, round } from '../support/report.js';
 import type { ServerInfo } from './server.js';
 
 const FRAMEWORKS = [
@@ -117,16 +117,7 @@ function extend(report: SuiteReport): void {
     );
     return { group: t.group, case: t.case, atLeast: t.atLeast, cpuRatio, pass };
   });
-  const file = fileURLToPath(new URL('../results/http.json', import.meta.url));
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  saved.serverCpu = groups;
-  saved.cpuTargets = verdicts;
-  saved.connections = CONNECTIONS;
-  writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
-}
-
-function round(x: number): number {
-  return Number(x.toPrecision(4));
+  addToReport('http', { serverCpu: groups, cpuTargets: verdicts, connections: CONNECTIONS });
 }
 
 try {

@@ -4,31 +4,18 @@
 // throughput and p99; then /auth/me's p99 under a paced probe, idle and during a login storm. Targets: /auth/me ≥ 0.5×
 // bare Fastify; refresh ≥ 5k/s on SQLite and ≥ 3k/s on Postgres; /auth/me p99 during a login storm ≤ 2× its idle p99.
 import type { Request as CannonRequest } from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { deleteKeysUnder } from '@tessera/test-kit';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { BenchSuite, type SuiteReport } from '../harness.js';
-import {
-  cannon,
-  forkServer,
-  freePort,
-  httpJson,
-  httpOptions,
-  median,
-  percentile,
-  probeLatency,
-  profileArgs,
-  stopChild,
-  type Child,
-  type LoadResult,
-} from '../http/load.js';
+import { cannon, httpJson, httpOptions, median, percentile, probeLatency, type LoadResult } from '../support/load.js';
+import { forkServer, startTessera, type Child } from '../support/processes.js';
+import { addToReport, rateTargets, round, runThenClean } from '../support/report.js';
 
-const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
 const PG_URL = process.env.TESSERA_BENCH_DATABASE_URL ?? process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** A logical Redis database of this benchmark's own; keys and channels also carry the run's prefix (channels ignore the db). */
 const REDIS_URL = process.env.TESSERA_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/12';
@@ -84,7 +71,7 @@ async function main(): Promise<void> {
     redis.on('error', () => undefined);
     await redis.connect();
     // The server's keys (revocations, throttle counters) in this benchmark's own database.
-    for await (const keys of redis.scanIterator({ MATCH: `${REDIS_PREFIX}*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+    await deleteKeysUnder(redis, REDIS_PREFIX);
     await redis.close();
   });
 
@@ -106,24 +93,19 @@ async function main(): Promise<void> {
 
 /** Starts the server, registers the users and seeds the sessions. */
 async function deploy(name: Deployment['name'], env: Record<string, string>): Promise<Deployment> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...profileArgs(), CLI, 'serve'], {
-    env: {
-      ...process.env,
-      TESSERA_HOST: '127.0.0.1',
-      TESSERA_PORT: String(port),
-      // Request logs off: at 'info' Fastify writes two lines per request, which would be measured instead of auth.
-      TESSERA_LOG_LEVEL: 'warn',
-      // Under the throttle for the whole run: a storm of 429s would be measured otherwise.
-      TESSERA_LOGIN_LIMIT: '1000000/1m',
-      TESSERA_LOGIN_IP_LIMIT: '1000000/1m',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  const server = await startTessera({
+    TESSERA_HOST: '127.0.0.1',
+    // Request logs off: at 'info' Fastify writes two lines per request, which would be measured instead of auth.
+    TESSERA_LOG_LEVEL: 'warn',
+    // Under the throttle for the whole run: a storm of 429s would be measured otherwise.
+    TESSERA_LOGIN_LIMIT: '1000000/1m',
+    TESSERA_LOGIN_IP_LIMIT: '1000000/1m',
+    ...env,
   });
-  cleanups.push(() => stopChild(child));
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url, child);
+  cleanups.push(async () => {
+    await server.stop(5000);
+  });
+  const { url } = server;
 
   const register = async (username: string): Promise<void> => {
     const { status, body } = await httpJson(`${url}/auth/register`, { body: { username, password: PASSWORD } });
@@ -138,21 +120,7 @@ async function deploy(name: Deployment['name'], env: Record<string, string>): Pr
   const me = await login(url, 'meuser');
   const chain: TokenChain = { ready: [], inflight: new Set() };
   for (let i = 0; i < CHAINS; i++) chain.ready.push((await login(url, `chain${i % CHAIN_USERS}`)).refresh_token);
-  return { name, url, pid: child.pid!, meToken: me.access_token, chain };
-}
-
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`The server exited (${child.exitCode}) before it answered.`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`The server at ${url} did not answer /healthz within 30 s.`);
+  return { name, url, pid: server.child.pid!, meToken: me.access_token, chain };
 }
 
 async function login(url: string, username: string): Promise<{ access_token: string; refresh_token: string }> {
@@ -334,47 +302,17 @@ function extend(report: SuiteReport, deployments: readonly Deployment[]): void {
       `  ${l.case.padEnd(42)}  p50 ${l.p50Ms.toFixed(2)} ms  p99 ${l.p99Ms.toFixed(2)} ms${l.loginsPerSecond === null ? '' : `  (storm: ${Math.round(l.loginsPerSecond)} logins/s)`}`,
     );
 
-  const rateTargets = deployments
-    .map((d) => {
-      const atLeast = TARGETS.refresh[d.name]!;
-      const found = rows.find((r) => r.case === `server · ${d.name} › /auth/refresh`);
-      return {
-        group: `server · ${d.name}`,
-        case: '/auth/refresh',
-        atLeastPerSecond: atLeast,
-        median: found?.rps,
-        pass: (found?.rps ?? 0) >= atLeast,
-      };
-    })
-    // Filtered out of this run: nothing to judge.
-    .filter((t) => t.median !== undefined);
-  console.log('\nRate targets (median requests/s over rounds):');
-  for (const t of rateTargets)
-    console.log(
-      `  ${t.pass ? 'PASS' : 'MISS'}  ${`${t.group} ${t.case}`.padEnd(42)}  ≥ ${t.atLeastPerSecond.toLocaleString('en-US')}/s  ${Math.round(t.median ?? 0).toLocaleString('en-US')}/s`,
-    );
-
-  const file = fileURLToPath(new URL('../results/server.json', import.meta.url));
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  saved.runs = rows;
-  saved.latencyProbe = latency;
-  saved.rateTargets = rateTargets;
-  saved.connections = CONNECTIONS;
-  writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
+  const targets = rateTargets(
+    'Rate targets (median requests/s over rounds):',
+    deployments.map((d) => ({
+      group: `server · ${d.name}`,
+      case: '/auth/refresh',
+      atLeastPerSecond: TARGETS.refresh[d.name]!,
+      median: rows.find((r) => r.case === `server · ${d.name} › /auth/refresh`)?.rps,
+    })),
+    42,
+  );
+  addToReport('server', { runs: rows, latencyProbe: latency, rateTargets: targets, connections: CONNECTIONS });
 }
 
-function round(x: number): number {
-  return Number(x.toPrecision(4));
-}
-
-try {
-  await main();
-} finally {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      console.error('cleanup failed:', err);
-    }
-  }
-}
+await runThenClean(main, cleanups);

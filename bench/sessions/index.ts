@@ -18,18 +18,19 @@ import {
 import { memoryStore } from '@tessera/auth/stores/memory';
 import { redisBus } from '@tessera/auth/stores/redis';
 import { postgresStore, sqliteStore } from '@tessera/auth/stores/sql';
+import { deleteKeysUnder } from '@tessera/test-kit';
 import Database from 'better-sqlite3';
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { BenchSuite, type BenchCheck, type SuiteReport } from '../harness.js';
-import { httpOptions } from '../http/load.js';
+import { httpOptions } from '../support/load.js';
+import { addToReport, rateTargets, runThenClean } from '../support/report.js';
 
 const PG_URL = process.env.TESSERA_BENCH_DATABASE_URL ?? process.env.TESSERA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** A logical Redis database of this benchmark's own; keys and channels also carry a prefix of this run (channels ignore the db). */
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   await redis.connect();
   cleanups.push(async () => {
     // Only this run's keys: the database number is ours, but a prefix keeps a mistake from touching anyone else's.
-    for await (const keys of redis.scanIterator({ MATCH: `${REDIS_PREFIX}*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+    await deleteKeysUnder(redis, REDIS_PREFIX);
     await redis.close();
   });
 
@@ -305,27 +306,19 @@ function addVerify(base: Stateless, stores: readonly StoreCase[]): void {
 
 /** Rotation rate targets (absolute rates: the harness's targets are ratios), printed and added to the report. */
 function extend(report: SuiteReport, stores: readonly StoreCase[]): void {
-  const results = stores
-    .filter((s) => ROTATION_TARGETS[s.name] !== undefined)
-    .map((s) => {
-      const group = report.groups.find((g) => g.name === `rotation · ${s.name}`);
-      const found = group?.cases.find((c) => c.name === 'rotation: auth.refresh()');
-      const atLeast = ROTATION_TARGETS[s.name]!;
-      return {
+  const results = rateTargets(
+    'Rate targets (median rotations/s over rounds):',
+    stores
+      .filter((s) => ROTATION_TARGETS[s.name] !== undefined)
+      .map((s) => ({
         group: `rotation · ${s.name}`,
         case: 'rotation: auth.refresh()',
-        atLeastPerSecond: atLeast,
-        median: found?.median,
-        pass: (found?.median ?? 0) >= atLeast,
-      };
-    })
-    // Filtered out of this run: nothing to judge.
-    .filter((r) => r.median !== undefined);
-  console.log('\nRate targets (median rotations/s over rounds):');
-  for (const r of results)
-    console.log(
-      `  ${r.pass ? 'PASS' : 'MISS'}  ${r.group.padEnd(30)}  ≥ ${r.atLeastPerSecond.toLocaleString('en-US')}/s  ${Math.round(r.median ?? 0).toLocaleString('en-US')}/s`,
-    );
+        atLeastPerSecond: ROTATION_TARGETS[s.name]!,
+        median: report.groups.find((g) => g.name === `rotation · ${s.name}`)?.cases.find((c) => c.name === 'rotation: auth.refresh()')?.median,
+      })),
+    30,
+    (t) => t.group,
+  );
   // The session check's own price: each session-checked case against the stateless authenticate() of the same request
   // path and the same cache (CPU time, paired by round), beside the harness's ratios to a bare verify.
   const verify = report.groups.find((g) => g.name === 'verify (caches warm)');
@@ -341,22 +334,7 @@ function extend(report: SuiteReport, stores: readonly StoreCase[]): void {
     console.log('\nThe session check alone (session-checked ÷ stateless authenticate() with the cache on, CPU time, median of rounds):');
     for (const c of sessionCost) console.log(`  ${c.case.padEnd(54)}  ${c.cpuRatioToStatelessAuthenticate.toFixed(2)}×`);
   }
-  const file = fileURLToPath(new URL('../results/sessions.json', import.meta.url));
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  saved.rateTargets = results;
-  saved.sessionCheckCost = sessionCost;
-  saved.concurrency = CONCURRENCY;
-  writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
+  addToReport('sessions', { rateTargets: results, sessionCheckCost: sessionCost, concurrency: CONCURRENCY });
 }
 
-try {
-  await main();
-} finally {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      console.error('cleanup failed:', err);
-    }
-  }
-}
+await runThenClean(main, cleanups);

@@ -12,18 +12,17 @@
 // the run and the planned login rate is checked against it before anything starts, so the soak
 // runs under both limits and a 429 is an error. Each refresh sends the newest refresh token of its
 // session (a rotated token replayed would measure the grace path or trip reuse detection).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CLI, sleep } from '@tessera/test-kit';
 import pino from 'pino';
 import { createRuntime } from '../../packages/server/src/runtime.js';
 import { loadConfig, type Limit } from '../../packages/server/src/settings.js';
+import { startTessera } from '../support/processes.js';
 
-const CLI = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../results/soak.json', import.meta.url));
 const PASSWORD = 'soak test password 1';
 
@@ -105,25 +104,6 @@ interface Session {
   busy: boolean;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function rssOf(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
@@ -155,13 +135,11 @@ async function soak(
   { durationS, rate, warmupS, log, tmp }: { durationS: number; rate: number; warmupS: number; log: (line: string) => void; tmp: string },
 ): Promise<SoakReport> {
   const databaseUrl = options.databaseUrl ?? `sqlite:${join(tmp, 'tessera.db')}`;
-  const port = await freePort();
   // 1.5: the pool may ask for more logins than the mix when it runs low.
   const loginRate = rate * MIX.login * 1.5;
   const inWindow = (limit: Limit): number => loginRate * Math.min(limit.window, durationS);
   const env: Record<string, string> = {
     TESSERA_DATABASE_URL: databaseUrl,
-    TESSERA_PORT: String(port),
     TESSERA_HOST: '127.0.0.1',
     TESSERA_LOG_LEVEL: 'warn',
     // The one load generator stands for many addresses: the per-address limit is set to 4x the planned logins.
@@ -193,15 +171,8 @@ async function soak(
     await seeding.close();
   }
 
-  const base = `http://127.0.0.1:${port}`;
-  const childEnv: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TESSERA_')) childEnv[key] = value;
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve'], { env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let serverOutput = '';
-  child.stdout?.on('data', (c: Buffer) => (serverOutput += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (serverOutput += c.toString()));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const server = await startTessera(env);
+  const base = server.url;
 
   const errors = new Map<string, number>();
   const latencies: Record<Op, number[]> = { login: [], refresh: [], me: [], logout: [] };
@@ -215,17 +186,6 @@ async function soak(
   let started = 0;
 
   try {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (exited) throw new Error(`soak: the server exited at start:\n${serverOutput}`);
-      const up = await fetch(`${base}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error(`soak: the server did not start:\n${serverOutput}`);
-      await sleep(50);
-    }
     log(
       `soak: ${durationS} s at ${rate} ops/s against ${base} (${config.databaseUrl.startsWith('sqlite:') ? 'SQLite' : 'Postgres'}${options.redisUrl === undefined ? '' : ' + Redis'}), ${users} users`,
     );
@@ -295,7 +255,7 @@ async function soak(
     const t0 = Date.now();
     const sampler = setInterval(() => {
       const elapsed = (Date.now() - t0) / 1000;
-      const rss = rssOf(child.pid ?? 0);
+      const rss = server.rss();
       samples.push([round(elapsed, 1), rss]);
       if (afterWarmup === 0 && elapsed >= warmupS) afterWarmup = rss;
     }, 1000);
@@ -308,7 +268,7 @@ async function soak(
         if (due >= t0 + durationS * 1000) break;
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait);
-        if (exited) throw new Error(`soak: the server died:\n${serverOutput}`);
+        if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`soak: the server died:\n${server.output()}`);
         const op = choose();
         if (inFlight >= MAX_IN_FLIGHT) {
           fail(op, `more than ${MAX_IN_FLIGHT} requests in flight: the server is not keeping up`);
@@ -325,7 +285,7 @@ async function soak(
           lastReport = Date.now();
           const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
           log(
-            `  ${Math.round((Date.now() - t0) / 1000)} s: ${started} ops, ${errorCount} errors, ${pool.length} sessions, RSS ${mib(rssOf(child.pid ?? 0))} MiB`,
+            `  ${Math.round((Date.now() - t0) / 1000)} s: ${started} ops, ${errorCount} errors, ${pool.length} sessions, RSS ${mib(server.rss())} MiB`,
           );
         }
       }
@@ -334,7 +294,7 @@ async function soak(
       clearInterval(sampler);
     }
     const elapsedS = (Date.now() - t0) / 1000;
-    const end = rssOf(child.pid ?? 0);
+    const end = server.rss();
     if (end > 0) samples.push([round(elapsedS, 1), end]);
     if (afterWarmup === 0) afterWarmup = samples[0]?.[1] ?? end;
 
@@ -421,10 +381,7 @@ async function soak(
     }
     return report;
   } finally {
-    if (!exited) child.kill('SIGTERM');
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exit;
-    clearTimeout(force);
+    await server.stop(10_000);
   }
 }
 

@@ -6,24 +6,11 @@ import { fixedClock } from '@tessera/auth';
 import Database from 'better-sqlite3';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, decodeJwt, freePort, loginTokens as login, PASSWORD, sqliteBackend, STACK_FRAME, uniqueName, waitFor } from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
 import { main } from '../src/cli.js';
 import { expectError } from './support/contract-suite.js';
-import {
-  account,
-  BASE_ENV,
-  call,
-  decodeJwt,
-  freePort,
-  login,
-  PASSWORD,
-  runCli,
-  sqliteBackend,
-  STACK_FRAME,
-  startServer,
-  uniqueName,
-  waitFor,
-  type TestServer,
-} from './support/harness.js';
+import { BASE_ENV, call, runCli, startServer } from './support/harness.js';
 
 const COMMANDS = ['serve', 'keys', 'users', 'sessions', 'token', 'db', 'purge'] as const;
 
@@ -355,7 +342,7 @@ describe('tessera (as a process)', () => {
 
   it('reads the password of users add from standard input', async () => {
     const name = uniqueName('stdin');
-    const added = await runCli(['users', 'add', name], backend.env, `${PASSWORD}\n`);
+    const added = await runCli(['users', 'add', name], backend.env, { stdin: `${PASSWORD}\n` });
     expect(added.code).toBe(0);
     expect(added.stdout).toMatch(new RegExp(`^Created ${name} `));
     const server = await startServer(backend.env);

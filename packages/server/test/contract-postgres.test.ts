@@ -2,26 +2,15 @@
 // then what only networked stores do: become ready on their own, and be unreachable. Outages are
 // simulated by TCP proxies in front of the shared services, which are never stopped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, PASSWORD, postgresBackend, postgresUrl, register, startTcpProxy, waitFor, type Backend, type TcpProxy } from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
 import { describeContract, expectError } from './support/contract-suite.js';
-import {
-  account,
-  call,
-  PASSWORD,
-  postgresBackend,
-  register,
-  schemaUrl,
-  startProxy,
-  startServer,
-  waitFor,
-  type Backend,
-  type TcpProxy,
-  type TestServer,
-} from './support/harness.js';
+import { call, startServer } from './support/harness.js';
 
 /** Redis logical database of this file (each server test file has its own). */
 const REDIS_DB = 11;
 
-describeContract('Postgres + Redis', () => postgresBackend(REDIS_DB, 'contract'));
+describeContract('Postgres + Redis', () => postgresBackend('contract', REDIS_DB));
 
 describe('Postgres + Redis outages', () => {
   let backend: Backend & { schema: string };
@@ -30,13 +19,11 @@ describe('Postgres + Redis outages', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    backend = await postgresBackend(REDIS_DB, 'outage');
-    pgProxy = await startProxy(5432);
-    redisProxy = await startProxy(6379);
-    const pgUrl = new URL(schemaUrl(backend.schema));
-    pgUrl.port = String(pgProxy.port);
+    backend = await postgresBackend('outage', REDIS_DB);
+    pgProxy = await startTcpProxy(5432);
+    redisProxy = await startTcpProxy(6379);
     server = await startServer({
-      TESSERA_DATABASE_URL: pgUrl.toString(),
+      TESSERA_DATABASE_URL: postgresUrl(backend.schema, pgProxy.port),
       TESSERA_REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/${REDIS_DB}`,
     });
   });

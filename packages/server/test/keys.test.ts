@@ -7,10 +7,12 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, decodeJwt, loginTokens as login, register, sqliteBackend, waitFor } from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
 import { createRuntime } from '../src/runtime.js';
 import { loadConfig } from '../src/settings.js';
 import { expectError } from './support/contract-suite.js';
-import { account, BASE_ENV, call, decodeJwt, login, register, sqliteBackend, startServer, waitFor, type TestServer } from './support/harness.js';
+import { BASE_ENV, call, startServer } from './support/harness.js';
 
 const SECRET = Buffer.alloc(32, 7).toString('base64url');
 const OTHER_SECRET = Buffer.alloc(32, 9).toString('base64url');

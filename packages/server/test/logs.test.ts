@@ -3,7 +3,8 @@
 // a token in the query string included. The real `tessera serve` process, its real logger.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, cookieJar, PASSWORD, register, spawnServer, sqliteBackend, tokens, type ServerProcess } from './support/harness.js';
+import { PASSWORD, register, sqliteBackend, tokens, type ServerProcess } from '@tessera/test-kit';
+import { call, cookieJar, spawnServer } from './support/harness.js';
 
 const SECRET = randomBytes(32).toString('base64url');
 const KEYS_SECRET = randomBytes(32).toString('base64url');
@@ -47,8 +48,8 @@ describe('server logs', () => {
     remember(bearer.access_token, bearer.refresh_token);
     // Tokens where they do not belong, too: in the query string and in a malformed body.
     await call(url, 'GET', `/auth/me?access_token=${bearer.access_token!}&token=${bearer.refresh_token!}`, { bearer: bearer.access_token! });
-    await call(url, 'POST', '/auth/refresh', { raw: `{"refresh_token":"${bearer.refresh_token!}",`, contentType: 'application/json' });
-    await call(url, 'POST', '/auth/login', { raw: `{"username":"${user.username}","password":"${PASSWORD}"`, contentType: 'application/json' });
+    await call(url, 'POST', '/auth/refresh', { body: `{"refresh_token":"${bearer.refresh_token!}",`, contentType: 'application/json' });
+    await call(url, 'POST', '/auth/login', { body: `{"username":"${user.username}","password":"${PASSWORD}"`, contentType: 'application/json' });
     await call(url, 'POST', '/auth/login', { form: { username: user.username, password: PASSWORD } });
     const rotated = tokens(await call(url, 'POST', '/auth/refresh', { json: { refresh_token: bearer.refresh_token } }));
     remember(rotated.access_token, rotated.refresh_token);
@@ -56,14 +57,14 @@ describe('server logs', () => {
     await call(url, 'GET', '/auth/me', { bearer: `${bearer.access_token!.slice(0, -4)}AAAA` });
 
     const cookie = await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } });
-    const jar = cookieJar(cookie.setCookies);
+    const jar = cookieJar(cookie.setCookie);
     remember(...Object.values(jar), (cookie.body as { csrf_token?: string }).csrf_token);
     const refreshed = await call(url, 'POST', '/auth/refresh', {
       cookies: { 'tessera-refresh': jar['tessera-refresh']! },
       headers: { 'x-csrf-token': jar['tessera-csrf']! },
     });
     expect(refreshed.status).toBe(200);
-    remember(...Object.values(cookieJar(refreshed.setCookies)));
+    remember(...Object.values(cookieJar(refreshed.setCookie)));
     await call(url, 'POST', '/auth/logout', { cookies: jar, headers: { 'x-csrf-token': 'not-the-csrf-value' } });
 
     const hybrid = tokens(await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'hybrid' } }));

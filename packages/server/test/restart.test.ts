@@ -2,8 +2,9 @@
 // and keys are in the database, so everything issued before the restart means the same after it.
 // The second start serves metrics on a port of their own.
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeJwt, freePort, loginTokens as login, register, sqliteBackend, tokens, type ServerProcess } from '@tessera/test-kit';
 import { expectError } from './support/contract-suite.js';
-import { call, decodeJwt, freePort, login, register, spawnServer, sqliteBackend, tokens, type ServerProcess } from './support/harness.js';
+import { call, spawnServer } from './support/harness.js';
 
 describe('restarting a server on SQLite', () => {
   const backend = sqliteBackend();

@@ -3,21 +3,19 @@
 // them; a revocation on one reaches the other within a second; `tessera keys rotate` run from the
 // command line makes both sign with the new key within seconds; throttling counts across both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError } from './support/contract-suite.js';
 import {
-  call,
   decodeJwt,
-  login,
+  loginTokens as login,
   PASSWORD,
   postgresBackend,
   register,
-  runCli,
-  spawnServer,
   tokens,
   waitFor,
   type Backend,
   type ServerProcess,
-} from './support/harness.js';
+} from '@tessera/test-kit';
+import { expectError } from './support/contract-suite.js';
+import { call, runCli, spawnServer } from './support/harness.js';
 
 /** Redis logical database of this file (each server test file has its own). */
 const REDIS_DB = 10;
@@ -29,7 +27,7 @@ describe('two server processes on one Postgres and one Redis', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    backend = await postgresBackend(REDIS_DB, 'scale');
+    backend = await postgresBackend('scale', REDIS_DB);
     env = { ...backend.env, TESSERA_LOGIN_LIMIT: '3/15m' };
     // Started at once on an empty database: migrations and first keys race, one wins.
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);

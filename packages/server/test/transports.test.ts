@@ -2,20 +2,10 @@
 // cookies without `Secure` for local http, configured public origins, CORS, which tokens may
 // travel together, and CSRF on every state-changing route a cookie authenticates.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { account, decodeJwt, PASSWORD, register, setCookieOf, sqliteBackend, tokens } from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
 import { ACCESS, CSRF, expectError, REFRESH } from './support/contract-suite.js';
-import {
-  account,
-  call,
-  cookieJar,
-  decodeJwt,
-  PASSWORD,
-  register,
-  setCookieOf,
-  sqliteBackend,
-  startServer,
-  tokens,
-  type TestServer,
-} from './support/harness.js';
+import { call, cookieJar, startServer } from './support/harness.js';
 
 const APP = 'https://app.example';
 
@@ -45,7 +35,7 @@ describe('transport settings', () => {
       headers,
     });
     expect(reply.status).toBe(200);
-    return cookieJar(reply.setCookies);
+    return cookieJar(reply.setCookie);
   }
 
   it('drops Secure and the cookie prefixes when TESSERA_COOKIE_SECURE=false, and defaults to the first transport', async () => {
@@ -53,19 +43,19 @@ describe('transport settings', () => {
     const reply = await call(insecure.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD } });
     expect(reply.status).toBe(200);
     expect(reply.body).not.toHaveProperty('access_token');
-    expect(reply.setCookies.map((c) => c.split('=')[0]).sort()).toEqual(['tessera-access', 'tessera-csrf', 'tessera-refresh']);
-    for (const line of reply.setCookies) {
+    expect(reply.setCookie.map((c) => c.split('=')[0]).sort()).toEqual(['tessera-access', 'tessera-csrf', 'tessera-refresh']);
+    for (const line of reply.setCookie) {
       expect(line).not.toMatch(/Secure/);
       expect(line).toMatch(/SameSite=Lax/);
     }
-    const jar = cookieJar(reply.setCookies);
+    const jar = cookieJar(reply.setCookie);
     const refreshed = await call(insecure.url, 'POST', '/auth/refresh', {
       cookies: { 'tessera-refresh': jar['tessera-refresh']! },
       headers: { 'x-csrf-token': jar['tessera-csrf']! },
     });
     expect(refreshed.status).toBe(200);
     expect(
-      (await call(insecure.url, 'GET', '/auth/me', { cookies: { 'tessera-access': cookieJar(refreshed.setCookies)['tessera-access']! } })).status,
+      (await call(insecure.url, 'GET', '/auth/me', { cookies: { 'tessera-access': cookieJar(refreshed.setCookie)['tessera-access']! } })).status,
     ).toBe(200);
   });
 
@@ -76,7 +66,7 @@ describe('transport settings', () => {
     const reply = await call(listed.url, 'POST', '/auth/login', { json, headers: { origin: APP } });
     const body = tokens(reply);
     expect(body.access_token).toBeTruthy();
-    const jar = cookieJar(reply.setCookies);
+    const jar = cookieJar(reply.setCookie);
     const refresh = { cookies: { [REFRESH]: jar[REFRESH]! } };
     expectError(
       await call(listed.url, 'POST', '/auth/refresh', { ...refresh, headers: { 'x-csrf-token': jar[CSRF]!, origin: listed.origin } }),
@@ -150,7 +140,7 @@ describe('transport settings', () => {
   it('clears a dead refresh cookie along with the refusal', async () => {
     const reply = await call(all.url, 'POST', '/auth/refresh', { cookies: { [REFRESH]: 'dead.refresh.cookie' }, headers: { 'x-csrf-token': 'x' } });
     expectError(reply, 401, 'token_invalid');
-    for (const name of [ACCESS, REFRESH, CSRF]) expect(setCookieOf(reply.setCookies, name)).toMatch(/Max-Age=0/);
+    for (const name of [ACCESS, REFRESH, CSRF]) expect(setCookieOf(reply.setCookie, name)).toMatch(/Max-Age=0/);
   });
 
   it('takes the client address from the socket unless a proxy is trusted: X-Forwarded-For cannot dodge throttling', async () => {
@@ -178,7 +168,7 @@ describe('transport settings', () => {
   it('answers a hybrid password change in hybrid: the access token in the body, the refresh token in a cookie', async () => {
     const user = await register(all.url);
     const first = await call(all.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'hybrid' } });
-    const jar = cookieJar(first.setCookies);
+    const jar = cookieJar(first.setCookie);
     const reply = await call(all.url, 'POST', '/auth/password', {
       bearer: tokens(first).access_token!,
       cookies: { [REFRESH]: jar[REFRESH]! },
@@ -187,8 +177,8 @@ describe('transport settings', () => {
     const body = tokens(reply);
     expect(body.access_token).toBeTruthy();
     expect(body).not.toHaveProperty('refresh_token');
-    expect(setCookieOf(reply.setCookies, REFRESH)).toBeDefined();
-    const next = cookieJar(reply.setCookies);
+    expect(setCookieOf(reply.setCookie, REFRESH)).toBeDefined();
+    const next = cookieJar(reply.setCookie);
     expect(
       (await call(all.url, 'POST', '/auth/refresh', { cookies: { [REFRESH]: next[REFRESH]! }, headers: { 'x-csrf-token': next[CSRF]! } })).status,
     ).toBe(200);

@@ -1,8 +1,8 @@
 // One behaviour suite for every adapter (docs/architecture.md "Conventions"): real listening servers, real fetch (and a
-// raw socket where fetch would merge headers), the memory session store, and the Express adapter
-// started beside each app on the same Tessera as the reference for bytes.
-import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+// raw socket where fetch would merge headers), both through the test kit, the memory session store, and the Express
+// adapter started beside each app on the same Tessera as the reference for bytes.
+import { createServer } from 'node:http';
+import { cookieHeader, jarOf, listen, rawRequest, send as sendRequest, type Answer as Reply, type RunningApp } from '@tessera/test-kit';
 import express from 'express';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tessera as expressTessera } from '../../src/adapters/express.js';
@@ -44,12 +44,6 @@ export function whoami(identity: { readonly sub: string; readonly user: unknown 
   return { sub: identity?.sub ?? null, user: identity?.user ?? null };
 }
 
-/** A started app. */
-export interface Served {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
 /**
  * Starts an app with the adapter under test on a free port, serving:
  * POST /auth/login (login(check, { transports: TRANSPORTS })), POST /auth/refresh, POST /auth/logout,
@@ -57,7 +51,7 @@ export interface Served {
  * (required({ claims: { role: 'admin' } })), POST /auth/session (refreshRequired); each guarded
  * route answers JSON `whoami(identity)`.
  */
-export type Serve = (auth: Tessera, options: AdapterOptions<TestUser>) => Promise<Served>;
+export type Serve = (auth: Tessera, options: AdapterOptions<TestUser>) => Promise<RunningApp>;
 
 /** The Express app of the same routes, the reference every adapter must match byte for byte. */
 export const serveExpress: Serve = async (auth, options) => {
@@ -75,12 +69,7 @@ export const serveExpress: Serve = async (auth, options) => {
   app.get('/fresh', t.fresh(), (req, res) => void res.json(whoami(t.identity(req))));
   app.get('/admin', t.required({ claims: { role: 'admin' } }), (req, res) => void res.json(whoami(t.identity(req))));
   app.post('/auth/session', t.refreshRequired(), (req, res) => void res.json(whoami(t.identity(req))));
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => closeServer(server),
-  };
+  return listen(createServer(app));
 };
 
 /** An answer as the tests compare it. */
@@ -94,20 +83,20 @@ export interface Answer {
 
 const CONNECTION_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
-/** One request with fetch. `json` sends a JSON body. */
+/** The headers of a reply, sorted, without the connection-level ones. */
+const comparable = (reply: Reply): (readonly [string, string])[] =>
+  reply.headers.filter(([name]) => !CONNECTION_HEADERS.has(name)).sort(([a], [b]) => (a < b ? -1 : 1));
+
+/** One request with fetch (the kit's `send`). `json` sends a JSON body. */
 export async function send(
   base: string,
   method: string,
   path: string,
   init: { headers?: Record<string, string>; json?: unknown; body?: string } = {},
 ): Promise<Answer> {
-  const headers = { ...(init.json === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers };
-  const body = init.json === undefined ? init.body : JSON.stringify(init.json);
-  const response = await fetch(base + path, { method, headers, ...(body === undefined ? {} : { body }) });
-  const all: Record<string, string> = {};
-  for (const [name, value] of [...response.headers].sort(([a], [b]) => (a < b ? -1 : 1)))
-    if (name !== 'set-cookie' && !CONNECTION_HEADERS.has(name)) all[name] = value;
-  return { status: response.status, headers: all, setCookie: response.headers.getSetCookie(), text: await response.text() };
+  const reply = await sendRequest(base, path, { method, ...init });
+  const headers = Object.fromEntries(comparable(reply).filter(([name]) => name !== 'set-cookie'));
+  return { status: reply.status, headers, setCookie: reply.setCookie, text: reply.text };
 }
 
 /** The parsed JSON body of an answer. */
@@ -116,11 +105,8 @@ export function json<T = Record<string, unknown>>(answer: Answer): T {
 }
 
 /** `name=value` pairs of the Set-Cookie values, as a browser would send them back (deleted cookies left out). */
-export function cookieHeader(setCookie: readonly string[]): string {
-  return setCookie
-    .map((c) => c.slice(0, c.indexOf(';')))
-    .filter((pair) => !pair.endsWith('='))
-    .join('; ');
+function sentBack(setCookie: readonly string[]): string {
+  return cookieHeader(jarOf(setCookie));
 }
 
 /** The value of the cookie `name` among Set-Cookie values; fails the test when it is not there. */
@@ -141,39 +127,6 @@ function masked(answer: Answer): Answer {
   }
   const mask = (s: string): string => (csrf === undefined ? s : s.split(csrf).join('CSRF')).replace(secrets, 'JWT');
   return { ...answer, text: mask(answer.text), setCookie: answer.setCookie.map(mask) };
-}
-
-/** A response read off a raw socket: status, lower-case headers (repeats kept) and body. */
-export interface RawAnswer {
-  readonly status: number;
-  readonly headers: readonly (readonly [string, string])[];
-  readonly body: string;
-}
-
-/** Sends request text as written (two Authorization lines stay two, which fetch would merge) and reads the answer. */
-export async function rawRequest(base: string, head: readonly string[], body = ''): Promise<RawAnswer> {
-  const { port } = new URL(base);
-  const socket = connect(Number(port), '127.0.0.1');
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const closed = new Promise<void>((resolve, reject) => socket.once('close', () => resolve()).once('error', reject));
-  socket.end([...head, `Host: 127.0.0.1:${port}`, 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`, '', body].join('\r\n'));
-  await closed;
-  const text = Buffer.concat(chunks).toString('utf8');
-  const split = text.indexOf('\r\n\r\n');
-  const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
-  const headers = lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()] as const);
-  let rest = text.slice(split + 4);
-  if (headers.some(([name, value]) => name === 'transfer-encoding' && value === 'chunked')) {
-    let decoded = '';
-    for (let size = parseInt(rest, 16); size > 0; size = parseInt(rest, 16)) {
-      const start = rest.indexOf('\r\n') + 2;
-      decoded += rest.slice(start, start + size);
-      rest = rest.slice(start + size + 2);
-    }
-    rest = decoded;
-  }
-  return { status: Number(statusLine?.split(' ')[1]), headers, body: rest };
 }
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -201,7 +154,7 @@ export function adapterSuite(name: string, serve: Serve): void {
     const login = async (transport: Transport, username = 'alice', base = app.url) => {
       const answer = await send(base, 'POST', '/auth/login', { json: { username, password: 'pw', transport } });
       expect(answer.status).toBe(200);
-      return { answer, body: json<TokenResponseBody>(answer), cookie: cookieHeader(answer.setCookie) };
+      return { answer, body: json<TokenResponseBody>(answer), cookie: sentBack(answer.setCookie) };
     };
     /** Sends the same request to the app and to Express and expects the same status, headers and body. */
     const sameAsExpress = async (request: (base: string) => Promise<Answer>, mask = false): Promise<Answer> => {
@@ -366,13 +319,15 @@ export function adapterSuite(name: string, serve: Serve): void {
       const s = await setup();
       const { body } = await s.login('bearer');
       for (const second of [body.access_token!, 'someone-else']) {
-        const head = ['GET /me HTTP/1.1', `Authorization: Bearer ${body.access_token!}`, `Authorization: Bearer ${second}`];
-        const [ours, theirs] = [await rawRequest(s.url, head), await rawRequest(s.expressUrl, head)];
+        const headers = [
+          ['Authorization', `Bearer ${body.access_token!}`],
+          ['Authorization', `Bearer ${second}`],
+        ] as const;
+        const [ours, theirs] = [await rawRequest(s.url, 'GET /me HTTP/1.1', headers), await rawRequest(s.expressUrl, 'GET /me HTTP/1.1', headers)];
         expect(ours.status).toBe(400);
-        expect(JSON.parse(ours.body)).toMatchObject({ error: 'invalid_request' });
-        expect(ours.body).toBe(theirs.body);
-        const pick = (a: RawAnswer) => a.headers.filter(([n]) => !CONNECTION_HEADERS.has(n)).sort(([x], [y]) => (x < y ? -1 : 1));
-        expect(pick(ours)).toEqual(pick(theirs));
+        expect(JSON.parse(ours.text)).toMatchObject({ error: 'invalid_request' });
+        expect(ours.text).toBe(theirs.text);
+        expect(comparable(ours)).toEqual(comparable(theirs));
       }
     });
 
@@ -436,7 +391,7 @@ export function adapterSuite(name: string, serve: Serve): void {
       expect(ours.setCookie).toHaveLength(1);
       expect(ours.setCookie[0]!.startsWith(`${s.names.access}=`)).toBe(true);
       expect(masked(ours).setCookie).toEqual(masked(theirs).setCookie);
-      const next = cookieHeader(ours.setCookie);
+      const next = sentBack(ours.setCookie);
       expect(next).not.toBe(cookie.split('; ')[0]);
       expect(json(await send(s.url, 'GET', '/me', { headers: { cookie: next } }))).toMatchObject({ sub: 'alice' });
     });
@@ -450,7 +405,7 @@ export function adapterSuite(name: string, serve: Serve): void {
       const renewed = await send(s.url, 'GET', '/me', { headers: { cookie } });
       expect(renewed.status).toBe(200);
       expect(s.auth.verifyAccessToken(cookieValue(renewed.setCookie, s.names.access)).fresh).toBe(false);
-      const refused = await send(s.url, 'GET', '/fresh', { headers: { cookie: cookieHeader(renewed.setCookie) } });
+      const refused = await send(s.url, 'GET', '/fresh', { headers: { cookie: sentBack(renewed.setCookie) } });
       expect(refused.status).toBe(401);
       expect(json(refused).error).toBe('fresh_token_required');
     });
@@ -553,13 +508,5 @@ export function adapterSuite(name: string, serve: Serve): void {
       expect(none.status).toBe(401);
       expect(json(none).error).toBe('token_missing');
     });
-  });
-}
-
-/** Closes a Node server and its idle keep-alive sockets. */
-export function closeServer(server: { close(callback: () => void): unknown; closeAllConnections?(): void }): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections?.();
   });
 }

@@ -1,5 +1,6 @@
 // The Fastify plugin on a real listening server, through the shared adapter suite, then what is
 // Fastify's own: the request decorator, the plugin's metadata and encapsulation, registration errors.
+import { listenFastify } from '@tessera/test-kit';
 import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { tessera } from '../../src/adapters/fastify.js';
@@ -20,8 +21,7 @@ const serveFastify: Serve = async (auth, options) => {
   app.get('/fresh', { preHandler: t.fresh() }, async (request) => whoami(t.identity(request)));
   app.get('/admin', { preHandler: t.required({ claims: { role: 'admin' } }) }, async (request) => whoami(t.identity(request)));
   app.post('/auth/session', { preHandler: t.refreshRequired() }, async (request) => whoami(t.identity(request)));
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { url, close: () => app.close() };
+  return listenFastify(app);
 };
 
 adapterSuite('fastify', serveFastify);

@@ -1,8 +1,9 @@
 // The Hono adapter on a real listening server (@hono/node-server), through the shared adapter
 // suite, then what is Hono's own: JSON bodies read by the adapter, the fetch-only path without
 // Node's raw headers (app.request), and where a guard's cookies go among the handler's.
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { listen, rawRequest } from '@tessera/test-kit';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tessera } from '../../src/adapters/hono.js';
@@ -11,7 +12,7 @@ import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/k
 import type { TokenResponseBody } from '../../src/core/transport/respond.js';
 import { createTessera } from '../../src/core/tessera.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { adapterSuite, check, closeServer, json, rawRequest, send, TRANSPORTS, whoami, type Serve } from './adapter-suite.js';
+import { adapterSuite, check, json, send, TRANSPORTS, whoami, type Serve } from './adapter-suite.js';
 
 const serveHono: Serve = async (auth, options) => {
   const t = tessera(auth, options);
@@ -25,10 +26,8 @@ const serveHono: Serve = async (auth, options) => {
   app.get('/fresh', t.fresh(), (c) => c.json(whoami(t.identity(c))));
   app.get('/admin', t.required({ claims: { role: 'admin' } }), (c) => c.json(whoami(t.identity(c))));
   app.post('/auth/session', t.refreshRequired(), (c) => c.json(whoami(t.identity(c))));
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(started));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => closeServer(server) };
+  // On Node, createAdaptorServer makes a plain http.Server (its type also covers the HTTP/2 servers it can make).
+  return listen(createAdaptorServer({ fetch: app.fetch }) as Server);
 };
 
 adapterSuite('hono', serveHono);
@@ -65,9 +64,13 @@ describe('hono adapter', () => {
     onTestFinished(() => served.close());
     const login = await send(served.url, 'POST', '/auth/login', { json: { username: 'alice', password: 'pw' } });
     const token = json<TokenResponseBody>(login).access_token!;
-    const answer = await rawRequest(served.url, ['GET /me HTTP/1.1', `Authorization: Bearer ${token}`, 'Content-Type: application/json'], '{nope');
+    const headers = [
+      ['Authorization', `Bearer ${token}`],
+      ['Content-Type', 'application/json'],
+    ] as const;
+    const answer = await rawRequest(served.url, 'GET /me HTTP/1.1', headers, '{nope');
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toMatchObject({ sub: 'alice' });
+    expect(JSON.parse(answer.text)).toMatchObject({ sub: 'alice' });
   });
 
   it('works without Node (app.request): headers come from the Request, and a merged pair of Authorization values is still refused', async () => {

@@ -1,16 +1,14 @@
-// The real Tessera server on a random port of 127.0.0.1, over a SQLite file in a temporary folder.
-// Its clock is the real one plus an offset the test can move: `advance` ages every token at once
-// (the server sees them expired) without waiting, and a skewed server clock shows that the client
+// The real Tessera server (through the test kit) on a random port of 127.0.0.1, over a SQLite file in a
+// temporary folder. Its clock is the real one plus an offset the test can move: `advance` ages every token
+// at once (the server sees them expired) without waiting, and a skewed server clock shows that the client
 // times its refreshes by `expires_in` alone.
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildApp } from '../../../server/src/app.js';
-import { createRuntime, type Runtime } from '../../../server/src/runtime.js';
-import { loadConfig } from '../../../server/src/settings.js';
+import { sqliteBackend } from '@tessera/test-kit';
+import { startServer as startTessera, type Runtime } from '@tessera/test-kit/server';
+
+export { PASSWORD, uniqueName } from '@tessera/test-kit';
 
 export interface TestServer {
+  /** http://127.0.0.1:port/ */
   readonly url: string;
   readonly runtime: Runtime;
   /** Moves the server clock forward. */
@@ -19,32 +17,29 @@ export interface TestServer {
 }
 
 export async function startServer(env: Record<string, string> = {}, options: { skewMs?: number } = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-client-'));
+  const backend = sqliteBackend();
   let offset = options.skewMs ?? 0;
-  const clock = { now: () => Date.now() + offset };
-  const config = loadConfig({
-    TESSERA_DATABASE_URL: `sqlite:${join(dir, 't.db')}`,
-    TESSERA_LOG_LEVEL: 'silent',
-    TESSERA_TRANSPORT: 'hybrid,cookie,bearer',
-    TESSERA_LOGIN_LIMIT: '1000/1m',
-    TESSERA_LOGIN_IP_LIMIT: '10000/1m',
-    TESSERA_PURGE_INTERVAL: '0',
-    ...env,
-  });
-  const runtime = await createRuntime(config, { clock, keyReloadMs: 0 });
-  const app = await buildApp(runtime);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
+  const server = await startTessera(
+    {
+      ...backend.env,
+      TESSERA_LOG_LEVEL: 'silent',
+      TESSERA_TRANSPORT: 'hybrid,cookie,bearer',
+      TESSERA_LOGIN_LIMIT: '1000/1m',
+      TESSERA_LOGIN_IP_LIMIT: '10000/1m',
+      TESSERA_PURGE_INTERVAL: '0',
+      ...env,
+    },
+    { clock: { now: () => Date.now() + offset } },
+  );
   return {
-    url: `http://127.0.0.1:${port}/`,
-    runtime,
+    url: `${server.url}/`,
+    runtime: server.runtime,
     advance: (ms) => {
       offset += ms;
     },
     close: async () => {
-      await app.close();
-      await runtime.close();
-      rmSync(dir, { recursive: true, force: true });
+      await server.close();
+      await backend.cleanup();
     },
   };
 }
@@ -88,15 +83,6 @@ export function countingFetch(): {
     },
   };
 }
-
-let counter = 0;
-/** A fresh user name per test (the server throttles per account). */
-export function uniqueName(prefix = 'user'): string {
-  counter++;
-  return `${prefix}${process.pid}x${counter}`;
-}
-
-export const PASSWORD = 'correct horse battery';
 
 /** `localStorage` in memory. */
 export class MemoryStorage {

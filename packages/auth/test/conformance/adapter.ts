@@ -21,11 +21,25 @@
 // none), limited to BODY_LIMIT bytes; the app answers the parser's refusals with
 // bodyErrorResult('invalid_json' | 'too_large' | 'unsupported_type', options): 400 invalid_request,
 // 413 payload_too_large, 415 where the framework refuses a media type. Framework extras that would
-// make the answers differ (X-Powered-By, ETag) are turned off. `make` listens on 127.0.0.1 (see
+// make the answers differ (X-Powered-By, ETag) are turned off. `make` listens on 127.0.0.1 (the test kit's
 // `listen`) and answers { url, close }.
-import { Buffer } from 'node:buffer';
-import type { Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import {
+  claimsOf,
+  cookieHeader,
+  hmacWith,
+  jarOf,
+  parseSetCookie,
+  rawRequest,
+  segment,
+  send,
+  sessionFrom,
+  sign,
+  STACK_TRACE,
+  withSignature,
+  type Answer,
+  type Req,
+  type RunningApp,
+} from '@tessera/test-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AdapterOptions, Identity } from '../../src/adapters/adapter-kit.js';
 import { fixedClock } from '../../src/core/clock.js';
@@ -45,7 +59,6 @@ import {
   type Transport,
 } from '../../src/index.js';
 import { memoryStore } from '../../src/stores/memory.js';
-import { hmacWith, segment, sign, withSignature } from '../support/forge.js';
 
 // ---------------------------------------------------------------------------------------------
 // What the app under test is built from
@@ -55,12 +68,6 @@ import { hmacWith, segment, sign, withSignature } from '../support/forge.js';
 export interface User {
   name: string;
   roles: readonly string[];
-}
-
-/** A running app: its base URL (http://127.0.0.1:port) and how to stop it. */
-export interface RunningApp {
-  url: string;
-  close(): Promise<void>;
 }
 
 /** Builds and starts the app described at the top of this file. */
@@ -106,23 +113,6 @@ export function bodyErrorResult(kind: 'invalid_json' | 'too_large' | 'unsupporte
   return errorResult(error, options.errorFormat);
 }
 
-/** Listens on an ephemeral port of 127.0.0.1; `close` also drops kept-alive connections (fetch keeps them open). */
-export async function listen(server: Server): Promise<RunningApp> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Talking to the app
 // ---------------------------------------------------------------------------------------------
@@ -136,187 +126,9 @@ const GRACE = 10;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const EVIL = 'https://evil.example';
 
-/** A request as the suite writes it. */
-export interface Req {
-  method?: string;
-  bearer?: string;
-  /** The whole Authorization value (wins over `bearer`). */
-  authorization?: string;
-  cookie?: string;
-  csrf?: string;
-  json?: unknown;
-  /** Raw body text (with `contentType`). */
-  body?: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
-
-/** An answer as the suite reads it, from fetch or from a raw socket. */
-export interface Answer {
-  status: number;
-  body: string;
-  /** The body parsed as a JSON object ({} when it is not one). */
-  json: Record<string, unknown>;
-  header(name: string): string | null;
-  setCookie: string[];
-}
-
-/** A `Set-Cookie` line taken apart. */
-export interface SetCookie {
-  name: string;
-  value: string;
-  attributes: Map<string, string>;
-}
-
-export function parseSetCookie(line: string): SetCookie {
-  const [pair = '', ...rest] = line.split(';');
-  const eq = pair.indexOf('=');
-  const attributes = new Map<string, string>();
-  for (const part of rest) {
-    const [k = '', v = ''] = part.split('=');
-    attributes.set(k.trim().toLowerCase(), v.trim());
-  }
-  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes };
-}
-
-function jsonObject(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-function toAnswer(status: number, headers: ReadonlyArray<readonly [string, string]>, body: string): Answer {
-  const setCookie = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => v);
-  return {
-    status,
-    body,
-    json: jsonObject(body),
-    header: (name) => {
-      const values = headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
-      return values.length === 0 ? null : values.join(', ');
-    },
-    setCookie,
-  };
-}
-
-/** Sends `req` with fetch. */
-export async function send(url: string, path: string, req: Req = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...req.headers };
-  if (req.authorization !== undefined) headers.authorization = req.authorization;
-  else if (req.bearer !== undefined) headers.authorization = `Bearer ${req.bearer}`;
-  if (req.cookie !== undefined) headers.cookie = req.cookie;
-  if (req.csrf !== undefined) headers['x-csrf-token'] = req.csrf;
-  let body: string | undefined;
-  if (req.json !== undefined) {
-    body = JSON.stringify(req.json);
-    headers['content-type'] = 'application/json';
-  } else if (req.body !== undefined) {
-    body = req.body;
-    headers['content-type'] = req.contentType ?? 'application/json';
-  }
-  const res = await fetch(url + path, {
-    method: req.method ?? (body === undefined ? 'GET' : 'POST'),
-    headers,
-    ...(body === undefined ? {} : { body }),
-  });
-  const list: Array<[string, string]> = [];
-  res.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') list.push([name, value]);
-  });
-  for (const line of res.headers.getSetCookie()) list.push(['set-cookie', line]);
-  return toAnswer(res.status, list, await res.text());
-}
-
-/**
- * Writes a request byte for byte on a new socket (`Host` and `Connection: close` are added) and reads
- * the whole answer: for what fetch cannot send, such as a header line given twice.
- */
-export function rawRequest(url: string, requestLine: string, headers: ReadonlyArray<readonly [string, string]>, body = ''): Promise<Answer> {
-  const { hostname, port, host } = new URL(url);
-  const lines = [requestLine, `Host: ${host}`, ...headers.map(([n, v]) => `${n}: ${v}`), 'Connection: close'];
-  if (body !== '') lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-  const text = `${lines.join('\r\n')}\r\n\r\n${body}`;
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    const chunks: Buffer[] = [];
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      try {
-        resolve(parseRaw(Buffer.concat(chunks)));
-      } catch (err) {
-        reject(err as Error);
-      }
-    };
-    socket.setTimeout(5000, () => socket.destroy(new Error('raw request timed out')));
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', finish);
-    socket.on('close', finish);
-    socket.on('error', (err) => {
-      // The server may reset after answering (an unread body); what it wrote still counts.
-      if (chunks.length > 0) finish();
-      else if (!settled) {
-        settled = true;
-        reject(err);
-      }
-    });
-    socket.write(text);
-  });
-}
-
-function parseRaw(data: Buffer): Answer {
-  const end = data.indexOf('\r\n\r\n');
-  if (end < 0) throw new Error(`no complete HTTP answer: ${JSON.stringify(data.toString('latin1').slice(0, 200))}`);
-  const [statusLine = '', ...headerLines] = data.subarray(0, end).toString('latin1').split('\r\n');
-  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
-  const headers = headerLines.map((line): [string, string] => {
-    const colon = line.indexOf(':');
-    return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
-  });
-  let body = data.subarray(end + 4);
-  if (headers.some(([n, v]) => n === 'transfer-encoding' && /chunked/i.test(v))) {
-    const parts: Buffer[] = [];
-    let at = 0;
-    for (;;) {
-      const lineEnd = body.indexOf('\r\n', at);
-      const size = Number.parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
-      if (!(size > 0)) break;
-      parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
-      at = lineEnd + 2 + size + 2;
-    }
-    body = Buffer.concat(parts);
-  }
-  return toAnswer(status, headers, body.toString('utf8'));
-}
-
-/** The claims of a token, read without verifying (the suite's own tokens). */
-export function claimsOf(token: string): Record<string, unknown> {
-  return jsonObject(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-}
-
 function text(value: unknown): string {
   expect(typeof value).toBe('string');
   return value as string;
-}
-
-/** Cookies as a browser would keep them: name → value, cleared ones dropped. */
-type Jar = Map<string, string>;
-
-function absorb(jar: Jar, answer: Answer): Jar {
-  for (const line of answer.setCookie) {
-    const c = parseSetCookie(line);
-    if (c.attributes.get('max-age') === '0' || c.value === '') jar.delete(c.name);
-    else jar.set(c.name, c.value);
-  }
-  return jar;
-}
-
-function cookieHeader(jar: Jar): string {
-  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
 }
 
 /** Every credential-like string in a request: JWT-shaped text anywhere, and any long Bearer credential or cookie value. */
@@ -334,8 +146,6 @@ function tokensIn(req: Req): string[] {
   }
   return found;
 }
-
-const STACK_TRACE = /\n\s+at |node:internal|node_modules|\.[cm]?[jt]s:\d+:\d+/;
 
 // ---------------------------------------------------------------------------------------------
 // Keys and instances
@@ -380,7 +190,8 @@ interface Login {
   refresh: string;
   csrf: string;
   sid: string;
-  jar: Jar;
+  /** The cookies a browser would now hold. */
+  jar: Record<string, string>;
 }
 
 /** A hostile Authorization case: the token to send, and the refusal it must get. */
@@ -523,17 +334,17 @@ export function describeAdapter(name: string, make: MakeApp): void {
         if (value.length >= 16) secrets.add(value);
       }
       // Never a 5xx and never a stack trace, whatever was sent (security.md §1 item 14).
-      expect(answer.status, answer.body).toBeLessThan(500);
-      expect(answer.body).not.toMatch(STACK_TRACE);
+      expect(answer.status, answer.text).toBeLessThan(500);
+      expect(answer.text).not.toMatch(STACK_TRACE);
       if (answer.status >= 400 && answer.status !== 431) {
         expect(answer.header('content-type')).toBe(JSON_TYPE);
         expect(answer.header('cache-control')).toBe('no-store');
         expect(Object.keys(answer.json).sort()).toEqual(flaskFormat ? ['msg'] : ['error', 'message']);
         // A refusal never echoes a token (docs/architecture.md "Conventions"), neither in the body nor in the challenge.
         const challenge = answer.header('www-authenticate') ?? '';
-        expect(answer.body + challenge).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}/);
+        expect(answer.text + challenge).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}/);
         for (const secret of secrets) {
-          expect(answer.body.includes(secret), `a token in an error body: ${secret.slice(0, 40)} in ${answer.body}`).toBe(false);
+          expect(answer.text.includes(secret), `a token in an error body: ${secret.slice(0, 40)} in ${answer.text}`).toBe(false);
           expect(challenge.includes(secret), 'a token in WWW-Authenticate').toBe(false);
         }
       }
@@ -552,12 +363,9 @@ export function describeAdapter(name: string, make: MakeApp): void {
     async function login(transport: Transport = 'bearer', username = 'ada', target: 'app' | 'flask' = 'app'): Promise<Login> {
       const json = { username, password: PASSWORD, transport };
       const answer = target === 'app' ? await call('/auth/login', { json }) : await callFlask('/auth/login', { json });
-      expect(answer.status, answer.body).toBe(200);
-      const jar = absorb(new Map(), answer);
-      const access = typeof answer.json.access_token === 'string' ? answer.json.access_token : (jar.get(names().access) ?? '');
-      const refresh = typeof answer.json.refresh_token === 'string' ? answer.json.refresh_token : (jar.get(names().refresh) ?? '');
-      const csrf = typeof answer.json.csrf_token === 'string' ? answer.json.csrf_token : '';
-      return { answer, access, refresh, csrf, sid: text(claimsOf(refresh).sid), jar };
+      expect(answer.status, answer.text).toBe(200);
+      const s = sessionFrom(answer, transport, username, names());
+      return { answer, access: s.access, refresh: s.refresh, csrf: s.csrf ?? '', sid: text(claimsOf(s.refresh).sid), jar: s.jar };
     }
 
     function expectRefusal(answer: Answer, status: number, code: string): void {
@@ -608,7 +416,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
 
         const out = await call('/auth/logout', { json: { refresh_token: third } });
         expect(out.status).toBe(204);
-        expect(out.body).toBe('');
+        expect(out.text).toBe('');
         expect(out.header('cache-control')).toBe('no-store');
         expectCleared(out);
         expectRefusal(await call('/me', { bearer: access }), 401, 'token_revoked');
@@ -627,8 +435,8 @@ export function describeAdapter(name: string, make: MakeApp): void {
         const { answer } = s;
         expect(answer.header('cache-control')).toBe('no-store');
         expect(answer.json).toEqual({ token_type: 'Bearer', expires_in: ACCESS_TTL, refresh_expires_in: REFRESH_TTL, csrf_token: s.csrf });
-        expect(answer.body).not.toContain(s.access);
-        expect(answer.body).not.toContain(s.refresh);
+        expect(answer.text).not.toContain(s.access);
+        expect(answer.text).not.toContain(s.refresh);
         const cookies = new Map(answer.setCookie.map((line) => [parseSetCookie(line).name, parseSetCookie(line)]));
         expect([...cookies.keys()].sort()).toEqual(Object.values(names()).sort());
         const access = cookies.get(names().access)!;
@@ -663,12 +471,12 @@ export function describeAdapter(name: string, make: MakeApp): void {
         expect(refreshed.status).toBe(200);
         expect(refreshed.header('cache-control')).toBe('no-store');
         expect(refreshed.json).toEqual({ token_type: 'Bearer', expires_in: ACCESS_TTL, refresh_expires_in: REFRESH_TTL, csrf_token: s.csrf });
-        const jar = absorb(new Map(s.jar), refreshed);
-        expect(jar.get(names().refresh)).not.toBe(s.refresh);
-        expect(jar.get(names().access)).not.toBe(s.access);
+        const jar = jarOf(refreshed.setCookie, s.jar);
+        expect(jar[names().refresh]).not.toBe(s.refresh);
+        expect(jar[names().access]).not.toBe(s.access);
         // One CSRF value per session, surviving rotation, so tabs never trip each other (docs/architecture.md "Transports").
-        expect(jar.get(names().csrf)).toBe(s.csrf);
-        for (const token of [jar.get(names().access)!, jar.get(names().refresh)!]) expect(refreshed.body).not.toContain(token);
+        expect(jar[names().csrf]).toBe(s.csrf);
+        for (const token of [jar[names().access]!, jar[names().refresh]!]) expect(refreshed.text).not.toContain(token);
 
         expect((await call('/me', { cookie: cookieHeader(jar) })).json.sid).toBe(s.sid);
         const out = await call('/auth/logout', { method: 'POST', cookie: cookieHeader(jar), csrf: s.csrf });
@@ -686,18 +494,18 @@ export function describeAdapter(name: string, make: MakeApp): void {
           refresh_expires_in: REFRESH_TTL,
           csrf_token: s.csrf,
         });
-        expect([...s.jar.keys()].sort()).toEqual([names().csrf, names().refresh].sort());
-        expect(s.answer.body).not.toContain(s.refresh);
+        expect(Object.keys(s.jar).sort()).toEqual([names().csrf, names().refresh].sort());
+        expect(s.answer.text).not.toContain(s.refresh);
         expect((await call('/me', { bearer: s.access })).json.location).toBe('header');
 
         const refreshed = await call('/auth/refresh', { method: 'POST', cookie: cookieHeader(s.jar), csrf: s.csrf });
         expect(refreshed.status).toBe(200);
         expect(refreshed.header('cache-control')).toBe('no-store');
         expect(Object.keys(refreshed.json).sort()).toEqual(['access_token', 'csrf_token', 'expires_in', 'refresh_expires_in', 'token_type']);
-        const jar = absorb(new Map(s.jar), refreshed);
-        const newRefresh = jar.get(names().refresh)!;
+        const jar = jarOf(refreshed.setCookie, s.jar);
+        const newRefresh = jar[names().refresh]!;
         expect(newRefresh).not.toBe(s.refresh);
-        expect(refreshed.body).not.toContain(newRefresh);
+        expect(refreshed.text).not.toContain(newRefresh);
         expect(refreshed.setCookie.map((l) => parseSetCookie(l).name)).not.toContain(names().access);
         const access = text(refreshed.json.access_token);
         expect((await call('/me', { bearer: access })).json.sid).toBe(s.sid);
@@ -712,7 +520,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
         const wrong = await call('/auth/login', { json: { username: 'ada', password: 'wrong' } });
         const unknown = await call('/auth/login', { json: { username: 'mallory', password: PASSWORD } });
         expectRefusal(wrong, 401, 'invalid_credentials');
-        expect(unknown.body).toBe(wrong.body);
+        expect(unknown.text).toBe(wrong.text);
         expect(wrong.setCookie).toEqual([]);
         expectRefusal(await call('/auth/login', { json: { username: 'ada', password: PASSWORD, transport: 'query' } }), 400, 'invalid_request');
         expectRefusal(await call('/auth/login', { json: [] }), 401, 'invalid_credentials');
@@ -935,7 +743,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
         const reused = await call('/auth/refresh', { method: 'POST', cookie: cookieHeader(s.jar), csrf: s.csrf });
         expectRefusal(reused, 401, 'refresh_token_reused');
         expectCleared(reused);
-        expectRefusal(await call('/me', { cookie: cookieHeader(absorb(new Map(s.jar), next)) }), 401, 'token_revoked');
+        expectRefusal(await call('/me', { cookie: cookieHeader(jarOf(next.setCookie, s.jar)) }), 401, 'token_revoked');
       });
     });
 
@@ -992,7 +800,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
         clock.advance(ACCESS_TTL * 1000 + 1000);
         const answer = await callFlask('/me', { bearer: s.access });
         expect(answer.status).toBe(401);
-        expect(answer.body).toBe('{"msg":"Token has expired"}');
+        expect(answer.text).toBe('{"msg":"Token has expired"}');
         expect(answer.header('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
         const malformed = await callFlask('/auth/login', { body: '{' });
         expect([malformed.status, malformed.json]).toEqual([400, { msg: 'The body is not valid JSON' }]);
@@ -1009,7 +817,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
         clock.advance(300_000);
         const old = await callFlask('/me', { cookie: cookieHeader(s.jar) });
         expect([old.status, old.json]).toEqual([401, { msg: 'Token has expired' }]);
-        const jar = absorb(new Map(s.jar), near);
+        const jar = jarOf(near.setCookie, s.jar);
         expect((await callFlask('/me', { cookie: cookieHeader(jar) })).json.sub).toBe('ada');
       });
     });
@@ -1077,7 +885,7 @@ class Placeholders {
   readonly #ids = new Map<string, string>();
 
   normalize(answer: Answer): Normalized {
-    const parts = [answer.body, ...answer.setCookie];
+    const parts = [answer.text, ...answer.setCookie];
     for (const part of parts) for (const token of part.match(TOKEN) ?? []) this.#learn(token);
     const replace = (value: string): string => {
       let out = value.replace(TOKEN, (t) => this.#tokens.get(t) ?? '<unknown token>');
@@ -1091,7 +899,7 @@ class Placeholders {
     };
     return {
       status: answer.status,
-      body: replace(answer.body),
+      body: replace(answer.text),
       contentType: header('content-type'),
       wwwAuthenticate: header('www-authenticate'),
       cacheControl: header('cache-control'),
@@ -1127,9 +935,8 @@ interface Step {
 const v = (c: ScriptContext, name: string): string => c.vars.get(name) ?? '';
 
 function keep(c: ScriptContext, answer: Answer, prefix: string): Answer {
-  const jar = absorb(new Map(), answer);
   for (const [field, value] of Object.entries(answer.json)) if (typeof value === 'string') c.vars.set(`${prefix}.${field}`, value);
-  c.vars.set(`${prefix}.cookie`, cookieHeader(jar));
+  c.vars.set(`${prefix}.cookie`, cookieHeader(jarOf(answer.setCookie)));
   return answer;
 }
 

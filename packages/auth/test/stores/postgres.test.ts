@@ -4,17 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_BASE as URL_BASE, schemaNames, startTcpProxy, type TcpProxy } from '@tessera/test-kit';
 import { ConfigError } from '../../src/core/errors.js';
 import type { SessionRecord } from '../../src/core/sessions/store.js';
 import { postgresStore, type SqlSessionStore } from '../../src/stores/sql/index.js';
 import { describeSessionStore, session } from '../conformance/session-store.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
-const URL_BASE = process.env['TESSERA_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const run = randomBytes(4).toString('hex');
-let schemas = 0;
 /** A schema per worker, run and use, so parallel files and reruns never share tables. */
-const newSchema = (): string => `tessera_t_${process.env['VITEST_POOL_ID'] ?? '0'}_${run}_${++schemas}`;
+const newSchema = schemaNames('tessera_t').next;
 const throughPort = (port: number): string => {
   const url = new URL(URL_BASE);
   url.port = String(port);

@@ -3,30 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysUnder, redisPrefixes, REDIS_PORT, REDIS_URL, sleep, startTcpProxy, waitFor as poll, type TcpProxy } from '@tessera/test-kit';
 import { ConfigError, StoreUnavailableError, TesseraError } from '../../src/core/errors.js';
 import { generateKey, generateRefreshKey } from '../../src/core/keys/key.js';
 import { createTessera } from '../../src/core/tessera.js';
 import type { BusMessage, RevocationBus } from '../../src/core/sessions/store.js';
 import { memoryBus, memoryStore } from '../../src/stores/memory.js';
 import { redisBus, type RedisBusOptions } from '../../src/stores/redis/index.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
-const REDIS_PORT = 6379;
-const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
-const RUN = `tessera:test:${process.env.VITEST_POOL_ID ?? '0'}:${randomBytes(6).toString('hex')}:`;
-let prefixes = 0;
+const prefixes = redisPrefixes('tessera:test');
 /** A prefix of its own for each deployment a test simulates, all under this run's. */
-const newPrefix = (): string => `${RUN}${++prefixes}:`;
+const newPrefix = prefixes.next;
 const sid = (): string => randomBytes(16).toString('base64url');
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 3000) => poll(what, check, timeoutMs, 20);
 
 /** Subscribes to a bus and keeps what arrives. */
 async function listen(bus: RevocationBus): Promise<{ messages: BusMessage[]; revoked: () => string[][]; resets: () => number }> {
@@ -47,9 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys: string[] = [];
-  for await (const batch of admin.scanIterator({ MATCH: `${RUN}*`, COUNT: 1000 })) keys.push(...batch);
-  if (keys.length > 0) await admin.del(keys);
+  await deleteKeysUnder(admin, prefixes.run);
   await admin.close();
 });
 

@@ -3,36 +3,27 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysUnder, keysUnder as keysIn, redisPrefixes, REDIS_PORT, REDIS_URL, sleep, startTcpProxy, type TcpProxy } from '@tessera/test-kit';
 import { fixedClock } from '../../src/core/clock.js';
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
 import { redisThrottle, type RedisThrottleOptions } from '../../src/stores/redis/index.js';
 import { hashKey, memoryThrottle, type Throttle, type ThrottleResult } from '../../src/stores/throttle.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
-const REDIS_PORT = 6379;
-const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
-const RUN = `tessera:test:${process.env.VITEST_POOL_ID ?? '0'}:${randomBytes(6).toString('hex')}:`;
-let prefixes = 0;
-const newPrefix = (): string => `${RUN}${++prefixes}:`;
+const prefixes = redisPrefixes('tessera:test');
+const newPrefix = prefixes.next;
 const key = (): string => `login:${randomBytes(8).toString('hex')}`;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const admin = createClient({ url: REDIS_URL });
 admin.on('error', () => undefined);
 
-async function keysUnder(prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const batch of admin.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) keys.push(...batch);
-  return keys;
-}
+const keysUnder = (prefix: string): Promise<string[]> => keysIn(admin, prefix);
 
 beforeAll(async () => {
   await admin.connect();
 });
 
 afterAll(async () => {
-  const keys = await keysUnder(RUN);
-  if (keys.length > 0) await admin.del(keys);
+  await deleteKeysUnder(admin, prefixes.run);
   await admin.close();
 });
 

@@ -1,8 +1,8 @@
-// Builds tokens by hand for the hostile and property suites: arbitrary header/payload bytes signed
-// with node:crypto directly (never with the core's own signer, so that a bug there cannot hide a bug
-// in verification), plus the keys and Tessera instances the suites share.
+// The keys, Tessera instances and claim sets the hostile and property suites share, on top of the
+// test kit's hand-built tokens (signed with node:crypto directly, never with the core's own signer),
+// which this module passes on so that the suites import one place.
 import { Buffer } from 'node:buffer';
-import { createHmac, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { decodeSegment, parts, patch, segment, sign } from '@tessera/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   createKeyRing,
@@ -19,6 +19,8 @@ import {
   type TokenPair,
 } from '../../src/index.js';
 
+export { b64u, hmacWith, nonCanonicalTail, parts, patch, segment, sign, signature, signSegments, withSignature, type Part } from '@tessera/test-kit';
+
 /** The frozen instant every suite runs at: 2030-01-01T12:00:00Z. */
 export const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 export const NOW_S = NOW / 1000;
@@ -30,83 +32,6 @@ export const REFRESH_TTL = 7 * 24 * 3600;
 export const LEEWAY = 30;
 export const ALGS: readonly Algorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
 export const TYP: Readonly<Record<TokenKind, string>> = { access: 'at+jwt', refresh: 'rt+jwt' };
-
-/** A header or payload: an object or array (JSON-encoded), a string (taken as raw JSON text, UTF-8) or raw bytes. */
-export type Part = string | Uint8Array | Record<string, unknown> | readonly unknown[];
-
-/** Unpadded base64url of bytes or of UTF-8 text. */
-export function b64u(data: Uint8Array | string): string {
-  return (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)).toString('base64url');
-}
-
-/** The base64url segment for a header or payload. */
-export function segment(part: Part): string {
-  if (typeof part === 'string' || part instanceof Uint8Array) return b64u(part);
-  return b64u(JSON.stringify(part));
-}
-
-/** Decodes a segment leniently (Node's decoder), for reading what a token says. */
-export function decodeSegment(text: string): Buffer {
-  return Buffer.from(text, 'base64url');
-}
-
-/** The signature `key` makes over the JWS signing input, per its one algorithm (RFC 7518 §3). */
-export function signature(key: Key, input: string, options: { der?: boolean } = {}): Buffer {
-  const signingKey = key.signingKey;
-  if (signingKey === undefined) throw new TypeError(`key ${key.kid} cannot sign`);
-  const data = Buffer.from(input, 'latin1');
-  switch (key.alg) {
-    case 'HS256':
-      return createHmac('sha256', signingKey).update(data).digest();
-    case 'EdDSA':
-      return cryptoSign(null, data, signingKey);
-    case 'ES256':
-      return cryptoSign('sha256', data, { key: signingKey, dsaEncoding: options.der === true ? 'der' : 'ieee-p1363' });
-    case 'RS256':
-      return cryptoSign('sha256', data, signingKey);
-  }
-}
-
-/** HMAC-SHA256 keyed with any material at all: what an attacker does with a published public key. */
-export function hmacWith(material: string | Uint8Array | KeyObject, input: string): Buffer {
-  return createHmac('sha256', material).update(input, 'latin1').digest();
-}
-
-/** `header.payload.signature` over the given segment texts, signed with `key` (the texts are signed as they are, canonical or not). */
-export function signSegments(key: Key, header: string, payload: string): string {
-  return `${header}.${payload}.${signature(key, `${header}.${payload}`).toString('base64url')}`;
-}
-
-/** A compact token whose header and payload are exactly `header` and `payload`, signed with `key`. */
-export function sign(key: Key, header: Part, payload: Part): string {
-  return signSegments(key, segment(header), segment(payload));
-}
-
-/** A compact token with the given signature segment text (empty, junk, another token's). */
-export function withSignature(header: Part, payload: Part, signatureText: string): string {
-  return `${segment(header)}.${segment(payload)}.${signatureText}`;
-}
-
-/** A copy of `base` with `changes` applied; a change to `undefined` removes the member. */
-export function patch(base: Readonly<Record<string, unknown>>, changes: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries({ ...base, ...changes })) if (value !== undefined) out[name] = value;
-  return out;
-}
-
-/** The three segments of a compact token. */
-export function parts(token: string): [string, string, string] {
-  const [h = '', p = '', s = ''] = token.split('.');
-  return [h, p, s];
-}
-
-/** Sets the lowest unused bit of a segment's last character: Node decodes it to the same bytes (security.md §9). */
-export function nonCanonicalTail(text: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-  if (text.length % 4 === 0 || text.length % 4 === 1) throw new TypeError('segment has no unused bits');
-  const last = alphabet.indexOf(text.charAt(text.length - 1));
-  return text.slice(0, -1) + alphabet.charAt(last | 1);
-}
 
 /** Everything a suite needs for one access-key algorithm. */
 export interface Fixture {

@@ -1,21 +1,19 @@
 // What the browser tests stand on: the real server on 127.0.0.1 (never `localhost`: another site
 // for cookies) over a temporary SQLite file, and Debian's Chromium driven by playwright-core.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PASSWORD, sleep, sqliteBackend } from '@tessera/test-kit';
+import { startServer, type Runtime } from '@tessera/test-kit/server';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { loadConfig } from '../../src/settings.js';
 
-export const PASSWORD = 'correct horse battery';
+export { PASSWORD };
 /** test-artifacts/ at the repository root (gitignored): screenshots kept by CI. */
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test-artifacts');
 
 export interface DemoServer {
+  /** http://127.0.0.1:port/ (the page's address). */
   readonly url: string;
   readonly runtime: Runtime;
   /** How many refreshes the server answered, by outcome (`rotated`, `grace_replay`). */
@@ -25,31 +23,26 @@ export interface DemoServer {
 }
 
 /**
- * Starts the server. `refreshDelayMs` holds every refresh request that long before it is handled,
- * so that two tabs refreshing "at the same moment" are certainly in flight together.
+ * Starts the server over a temporary SQLite file. `refreshDelayMs` holds every refresh request that long
+ * before it is handled, so that two tabs refreshing "at the same moment" are certainly in flight together.
  */
 export async function startDemoServer(env: Record<string, string>, options: { refreshDelayMs?: number } = {}): Promise<DemoServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
-  const runtime = await createRuntime(
-    loadConfig({
-      TESSERA_DATABASE_URL: `sqlite:${join(dir, 't.db')}`,
-      TESSERA_LOG_LEVEL: 'silent',
-      TESSERA_COOKIE_SECURE: 'true',
-      TESSERA_PURGE_INTERVAL: '0',
-      ...env,
-    }),
-    { keyReloadMs: 0 },
-  );
-  const app = await buildApp(runtime);
+  const backend = sqliteBackend();
   const delay = options.refreshDelayMs ?? 0;
-  if (delay > 0)
-    app.addHook('onRequest', async (request) => {
-      if (request.url === '/auth/refresh') await new Promise((resolve) => setTimeout(resolve, delay));
-    });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
+  const server = await startServer(
+    { ...backend.env, TESSERA_LOG_LEVEL: 'silent', TESSERA_COOKIE_SECURE: 'true', TESSERA_PURGE_INTERVAL: '0', ...env },
+    {
+      prepare: (app) => {
+        if (delay > 0)
+          app.addHook('onRequest', async (request) => {
+            if (request.url === '/auth/refresh') await sleep(delay);
+          });
+      },
+    },
+  );
+  const { runtime } = server;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${server.url}/`,
     runtime,
     async refreshes(outcome) {
       const metric = await runtime.metrics.refreshes.get();
@@ -60,9 +53,8 @@ export async function startDemoServer(env: Record<string, string>, options: { re
       return user === undefined ? 0 : (await runtime.auth.listSessions(user.id)).length;
     },
     async close() {
-      await app.close();
-      await runtime.close();
-      rmSync(dir, { recursive: true, force: true });
+      await server.close();
+      await backend.cleanup();
     },
   };
 }

@@ -5,11 +5,10 @@
 // accepted. Once it is back, the service recovers without a restart. Each load run is recorded
 // first and then judged by separate tests, so one broken property does not hide the others.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpProxy, type TcpProxy } from '../../../auth/test/support/tcp-proxy.js';
 import {
   call,
   claimsOf,
-  login,
+  loginSession as login,
   PASSWORD,
   PG_PORT,
   postgresBackend,
@@ -19,7 +18,7 @@ import {
   register,
   sleep,
   STACK_TRACE,
-  startServer,
+  startTcpProxy,
   uniqueName,
   waitFor,
   withAccess,
@@ -27,8 +26,10 @@ import {
   type Backend,
   type CookieNames,
   type Session,
-  type TestServer,
-} from './support.js';
+  type TcpProxy,
+} from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
+import { startServer } from './support.js';
 
 type Phase = 'before' | 'outage' | 'after';
 

@@ -6,8 +6,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { generateKey, type Jwks, type Key } from '@tessera/auth';
-import { b64u, hmacWith, nonCanonicalTail, segment, sign, signature } from '../../../auth/test/support/forge.js';
-import { claimsOf } from './support.js';
+import { b64u, claimsOf, hmacWith, nonCanonicalTail, segment, sign, signature } from '@tessera/test-kit';
 
 /** What the token is, for the docs' mapping (security.md §1 / §8 classes). */
 export type ForgeryClass =

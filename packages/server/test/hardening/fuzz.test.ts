@@ -1,24 +1,24 @@
 // Fuzzing (fast-check) of a listening server: the JSON body of every endpoint that takes one, and
-// the Authorization and Cookie headers. Properties: no 5xx and no stack trace on any input (support.ts
-// `call` fails on those), the process survives, and nothing is ever accepted that is not a genuine
+// the Authorization and Cookie headers. Properties: no 5xx and no stack trace on any input (the test
+// kit's `call` fails on those), the process survives, and nothing is ever accepted that is not a genuine
 // credential (an oracle says when a 2xx is legitimate). Sized to stay within ~30 s on 2 cores.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,
-  login,
+  loginSession as login,
   PASSWORD,
   rawCall,
   refresh,
   register,
   sqliteBackend,
-  startServer,
   uniqueName,
   type Backend,
   type CookieNames,
   type Session,
-  type TestServer,
-} from './support.js';
+} from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
+import { startServer } from './support.js';
 
 let backend: Backend;
 let server: TestServer;

@@ -3,25 +3,21 @@
 // tokens of the wrong kind, missing or mismatched CSRF, cross-site requests, replayed refresh
 // tokens, refresh after logout / password change / user disabled, malformed bodies, wrong media
 // types, 1 MB bodies and duplicate headers. Every answer must be the 4xx docs/architecture.md names, with its
-// stable code: never a 200, never a 5xx, never a stack trace (support.ts `call` fails on those).
+// stable code: never a 200, never a 5xx, never a stack trace (the test kit's `call` fails on those).
 import { randomBytes } from 'node:crypto';
 import type { Jwks } from '@tessera/auth';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectedFor, forgeries, refreshForgeries, startSpy, type Forgery, type Spy } from './forgeries.js';
 import {
   call,
   claimsOf,
-  expectRefusal,
-  login,
+  loginSession as login,
   PASSWORD,
   postgresBackend,
   rawCall,
   refresh,
   register,
-  runCli,
   sessionFrom,
   sqliteBackend,
-  startServer,
   uniqueName,
   withAccess,
   withRefresh,
@@ -30,9 +26,11 @@ import {
   type CookieNames,
   type Req,
   type Session,
-  type TestServer,
   type Transport,
-} from './support.js';
+} from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
+import { expectedFor, forgeries, refreshForgeries, startSpy, type Forgery, type Spy } from './forgeries.js';
+import { expectRefusal, runCli, startServer } from './support.js';
 
 type Alg = 'HS256' | 'EdDSA' | 'ES256';
 const TRANSPORTS: readonly Transport[] = ['bearer', 'cookie', 'hybrid'];

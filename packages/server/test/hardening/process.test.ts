@@ -11,12 +11,12 @@ import {
   postgresBackend,
   register,
   sleep,
-  spawnServer,
   sqliteBackend,
   uniqueName,
   type Backend,
   type ServerProcess,
-} from './support.js';
+} from '@tessera/test-kit';
+import { spawnServer } from './support.js';
 
 const spawned: ServerProcess[] = [];
 const backends: Backend[] = [];
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function start(env: Readonly<Record<string, string>>, port?: number): Promise<ServerProcess> {
-  const p = await spawnServer(env, port);
+  const p = await spawnServer(env, { port });
   spawned.push(p);
   return p;
 }

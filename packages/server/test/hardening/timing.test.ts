@@ -4,7 +4,9 @@
 // alike; the medians over ≥ 200 tries each must be within 1.25× of each other. The throttle limits
 // are raised for this server so the run measures logins, not 429s.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { call, median, PASSWORD, register, sqliteBackend, startServer, uniqueName, type Backend, type TestServer } from './support.js';
+import { call, PASSWORD, register, sqliteBackend, uniqueName, type Backend } from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
+import { median, startServer } from './support.js';
 
 const TRIES = 200;
 const WARMUP = 10;

@@ -3,25 +3,21 @@
 // calls `describeContract` with its backend.
 import { fixedClock } from '@tessera/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PasswordHasher } from '../../src/users/hasher.js';
 import {
   account,
-  call,
-  cookieJar,
   decodeJwt,
-  login,
+  loginTokens as login,
   PASSWORD,
-  rawCall,
   register,
   setCookieOf,
-  startServer,
   tokens,
   uniqueName,
+  type Answer,
   type Backend,
-  type RawReply,
-  type Reply,
-  type TestServer,
-} from './harness.js';
+} from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
+import { PasswordHasher } from '../../src/users/hasher.js';
+import { call, cookieJar, rawCall, startServer } from './harness.js';
 
 export const ACCESS = '__Host-tessera-access';
 export const REFRESH = '__Secure-tessera-refresh';
@@ -29,18 +25,17 @@ export const CSRF = '__Host-tessera-csrf';
 const METRICS_TOKEN = 'metrics-token-0123456789';
 
 /** A refusal in the one error shape: status, stable code, a human sentence, JSON, no-store. */
-export function expectError(reply: Reply | RawReply, status: number, code: string): void {
-  const body: unknown = 'body' in reply ? reply.body : JSON.parse(reply.text);
+export function expectError(reply: Answer, status: number, code: string): void {
+  const body = reply.body;
   expect({ status: reply.status, body }).toMatchObject({ status, body: { error: code } });
   expect(typeof (body as { message?: unknown }).message).toBe('string');
   expect((body as { message: string }).message.length).toBeGreaterThan(0);
-  const header = (name: string): string | null | undefined => ('header' in reply ? reply.header(name) : reply.headers[name]);
-  expect(header('content-type')).toMatch(/^application\/json/);
-  expect(header('cache-control')).toBe('no-store');
+  expect(reply.header('content-type')).toMatch(/^application\/json/);
+  expect(reply.header('cache-control')).toBe('no-store');
 }
 
 /** A 401 from a token check carries the RFC 6750 challenge for a bad token. */
-function expectTokenRefused(reply: Reply, code: string): void {
+function expectTokenRefused(reply: Answer, code: string): void {
   expectError(reply, 401, code);
   expect(reply.header('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="[^"]+"$/);
 }
@@ -217,7 +212,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         });
         expectLifetimes(reply.body);
         expect(reply.header('cache-control')).toBe('no-store');
-        expect(reply.setCookies).toEqual([]);
+        expect(reply.setCookie).toEqual([]);
         const pair = tokens(reply);
         const access = decodeJwt(pair.access_token!);
         const refresh = decodeJwt(pair.refresh_token!);
@@ -261,14 +256,14 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         expect(body).toMatchObject({ token_type: 'Bearer', csrf_token: expect.any(String) });
         expectLifetimes(body);
         expect(reply.header('cache-control')).toBe('no-store');
-        expect(setCookieOf(reply.setCookies, ACCESS)).toMatch(/; Path=\/; Max-Age=(899|900); HttpOnly; Secure; SameSite=Lax$/);
-        expect(setCookieOf(reply.setCookies, REFRESH)).toMatch(/; Path=\/auth; Max-Age=(604799|604800); HttpOnly; Secure; SameSite=Lax$/);
-        const csrf = setCookieOf(reply.setCookies, CSRF);
+        expect(setCookieOf(reply.setCookie, ACCESS)).toMatch(/; Path=\/; Max-Age=(899|900); HttpOnly; Secure; SameSite=Lax$/);
+        expect(setCookieOf(reply.setCookie, REFRESH)).toMatch(/; Path=\/auth; Max-Age=(604799|604800); HttpOnly; Secure; SameSite=Lax$/);
+        const csrf = setCookieOf(reply.setCookie, CSRF);
         expect(csrf).toBeDefined();
         expect(csrf).not.toMatch(/HttpOnly/);
-        expect(cookieJar(reply.setCookies)[CSRF]).toBe(body.csrf_token);
+        expect(cookieJar(reply.setCookie)[CSRF]).toBe(body.csrf_token);
         // The cookie alone authenticates a read.
-        const me = await call(url, 'GET', '/auth/me', { cookies: { [ACCESS]: cookieJar(reply.setCookies)[ACCESS]! } });
+        const me = await call(url, 'GET', '/auth/me', { cookies: { [ACCESS]: cookieJar(reply.setCookie)[ACCESS]! } });
         expect(me.status).toBe(200);
       });
 
@@ -279,8 +274,8 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         expect(body.access_token).toBeTruthy();
         expect(body).not.toHaveProperty('refresh_token');
         expectLifetimes(body);
-        expect(setCookieOf(reply.setCookies, REFRESH)).toMatch(/HttpOnly; Secure; SameSite=Lax$/);
-        expect(setCookieOf(reply.setCookies, ACCESS)).toBeUndefined();
+        expect(setCookieOf(reply.setCookie, REFRESH)).toMatch(/HttpOnly; Secure; SameSite=Lax$/);
+        expect(setCookieOf(reply.setCookie, ACCESS)).toBeUndefined();
       });
 
       it('refuses a form body where cookies would carry the tokens (400)', async () => {
@@ -288,7 +283,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         for (const transport of ['cookie', 'hybrid']) {
           const reply = await call(url, 'POST', '/auth/login', { form: { username: user.username, password: PASSWORD, transport } });
           expectError(reply, 400, 'invalid_request');
-          expect(reply.setCookies).toEqual([]);
+          expect(reply.setCookie).toEqual([]);
         }
       });
 
@@ -303,7 +298,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         ]) {
           const reply = await call(url, 'POST', '/auth/login', { json, headers });
           expectError(reply, 403, 'origin_refused');
-          expect(reply.setCookies).toEqual([]);
+          expect(reply.setCookie).toEqual([]);
         }
         const own = await call(url, 'POST', '/auth/login', { json, headers: { origin: main.origin, 'sec-fetch-site': 'same-origin' } });
         expect(own.status).toBe(200);
@@ -345,7 +340,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
       it('takes the refresh cookie with the CSRF header in cookie transport, and refuses it without', async () => {
         const user = await register(url);
         const first = await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } });
-        const jar = cookieJar(first.setCookies);
+        const jar = cookieJar(first.setCookie);
         const csrf = jar[CSRF]!;
         const cookies = { [REFRESH]: jar[REFRESH]!, [CSRF]: csrf };
 
@@ -361,7 +356,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         expect(reply.status).toBe(200);
         expect(reply.body).not.toHaveProperty('refresh_token');
         expect(reply.body).not.toHaveProperty('access_token');
-        const next = cookieJar(reply.setCookies);
+        const next = cookieJar(reply.setCookie);
         expect(next[REFRESH]).toBeTruthy();
         expect(next[REFRESH]).not.toBe(jar[REFRESH]);
         expect(next[ACCESS]).toBeTruthy();
@@ -373,14 +368,14 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
       it('answers hybrid refreshes with the access token in the body and the refresh token in a cookie', async () => {
         const user = await register(url);
         const first = await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'hybrid' } });
-        const jar = cookieJar(first.setCookies);
+        const jar = cookieJar(first.setCookie);
         const cookies = { [REFRESH]: jar[REFRESH]! };
         expectError(await call(url, 'POST', '/auth/refresh', { cookies }), 403, 'csrf_failed');
         const reply = await call(url, 'POST', '/auth/refresh', { cookies, headers: cookieHeaders(jar[CSRF]!) });
         const body = tokens(reply);
         expect(body.access_token).toBeTruthy();
         expect(body).not.toHaveProperty('refresh_token');
-        expect(cookieJar(reply.setCookies)[REFRESH]).toBeTruthy();
+        expect(cookieJar(reply.setCookie)[REFRESH]).toBeTruthy();
       });
 
       it('lets two tabs refresh with the same token at once: both succeed and end on one session', async () => {
@@ -445,8 +440,8 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
     });
 
     describe('POST /auth/logout and /auth/logout-all', () => {
-      const expectCleared = (reply: Reply): void => {
-        for (const name of [ACCESS, REFRESH, CSRF]) expect(setCookieOf(reply.setCookies, name)).toMatch(/^[^=]+=; .*Max-Age=0/);
+      const expectCleared = (reply: Answer): void => {
+        for (const name of [ACCESS, REFRESH, CSRF]) expect(setCookieOf(reply.setCookie, name)).toMatch(/^[^=]+=; .*Max-Age=0/);
       };
 
       it('ends the session of a refresh token: 204, cookies cleared, its access token refused after', async () => {
@@ -469,7 +464,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
       it('logs a cookie session out with the CSRF header and clears its cookies', async () => {
         const user = await register(url);
         const jar = cookieJar(
-          (await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookies,
+          (await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookie,
         );
         const cookies = { [ACCESS]: jar[ACCESS]!, [REFRESH]: jar[REFRESH]!, [CSRF]: jar[CSRF]! };
         expectError(await call(url, 'POST', '/auth/logout', { cookies }), 403, 'csrf_failed');
@@ -529,7 +524,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
       it('judges a request by its Authorization header alone: a good cookie never excuses a bad header', async () => {
         const user = await register(url);
         const jar = cookieJar(
-          (await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookies,
+          (await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookie,
         );
         const reply = await call(url, 'GET', '/auth/me', { cookies: { [ACCESS]: jar[ACCESS]! }, bearer: 'bad.token.here' });
         expectTokenRefused(reply, 'token_invalid');
@@ -537,7 +532,10 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
 
       it('refuses two Authorization headers (400 invalid_request)', async () => {
         const a = await account(url);
-        const reply = await rawCall(url, 'GET', '/auth/me', ['Authorization', `Bearer ${a.access}`, 'Authorization', `Bearer ${a.access}`]);
+        const reply = await rawCall(url, 'GET /auth/me HTTP/1.1', [
+          ['Authorization', `Bearer ${a.access}`],
+          ['Authorization', `Bearer ${a.access}`],
+        ]);
         expectError(reply, 400, 'invalid_request');
       });
     });
@@ -596,7 +594,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
       it('keeps a cookie session in cookies: the new pair comes back as cookies', async () => {
         const user = await register(url);
         const jar = cookieJar(
-          (await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookies,
+          (await call(url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookie,
         );
         const reply = await call(url, 'POST', '/auth/password', {
           cookies: { [ACCESS]: jar[ACCESS]!, [REFRESH]: jar[REFRESH]!, [CSRF]: jar[CSRF]! },
@@ -605,7 +603,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         });
         expect(reply.status).toBe(200);
         expect(reply.body).not.toHaveProperty('access_token');
-        const next = cookieJar(reply.setCookies);
+        const next = cookieJar(reply.setCookie);
         expect((await call(url, 'GET', '/auth/me', { cookies: { [ACCESS]: next[ACCESS]! } })).status).toBe(200);
         expectTokenRefused(await call(url, 'GET', '/auth/me', { cookies: { [ACCESS]: jar[ACCESS]! } }), 'token_revoked');
       });
@@ -752,13 +750,13 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
         clock.set(Date.now());
         const user = await register(timed.url);
         const jar = cookieJar(
-          (await call(timed.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookies,
+          (await call(timed.url, 'POST', '/auth/login', { json: { username: user.username, password: PASSWORD, transport: 'cookie' } })).setCookie,
         );
         clock.advance(901_000);
         expectTokenRefused(await call(timed.url, 'GET', '/auth/me', { cookies: { [ACCESS]: jar[ACCESS]! } }), 'token_expired');
         const reply = await call(timed.url, 'POST', '/auth/refresh', { cookies: { [REFRESH]: jar[REFRESH]! }, headers: cookieHeaders(jar[CSRF]!) });
         expect(reply.status).toBe(200);
-        const next = cookieJar(reply.setCookies);
+        const next = cookieJar(reply.setCookie);
         expect(decodeJwt(next[ACCESS]!).claims.csrf).toBe(jar[CSRF]);
       });
     });
@@ -863,13 +861,12 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
 
       it('answers 413 for a 1 MB body, before reading it', async () => {
         const body = JSON.stringify({ username: 'x', password: 'y'.repeat(1024 * 1024) });
-        const reply = await rawCall(url, 'POST', '/auth/login', ['Content-Type', 'application/json'], body);
+        const reply = await rawCall(url, 'POST /auth/login HTTP/1.1', [['Content-Type', 'application/json']], body);
         expectError(reply, 413, 'payload_too_large');
         const form = await rawCall(
           url,
-          'POST',
-          '/auth/login',
-          ['Content-Type', 'application/x-www-form-urlencoded'],
+          'POST /auth/login HTTP/1.1',
+          [['Content-Type', 'application/x-www-form-urlencoded']],
           `password=${'y'.repeat(1024 * 1024)}`,
         );
         expectError(form, 413, 'payload_too_large');
@@ -877,14 +874,14 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
 
       it('answers 415 for text/plain and other media types', async () => {
         for (const contentType of ['text/plain', 'text/plain;charset=utf-8', 'multipart/form-data; boundary=x', 'application/xml']) {
-          const reply = await call(url, 'POST', '/auth/login', { raw: '{"username":"a","password":"b"}', contentType });
+          const reply = await call(url, 'POST', '/auth/login', { body: '{"username":"a","password":"b"}', contentType });
           expectError(reply, 415, 'unsupported_media_type');
         }
       });
 
       it('answers 400 for malformed JSON', async () => {
         for (const raw of ['{"username":', '{username: "x"}', "{'a':1}", '\u0000']) {
-          expectError(await call(url, 'POST', '/auth/login', { raw, contentType: 'application/json' }), 400, 'invalid_request');
+          expectError(await call(url, 'POST', '/auth/login', { body: raw, contentType: 'application/json' }), 400, 'invalid_request');
         }
       });
 
@@ -1011,7 +1008,7 @@ export function describeContract(label: string, makeBackend: () => Promise<Backe
           expect((await call(url, 'DELETE', path, { bearer: a.access })).status).toBeLessThan(500);
         }
         for (const header of ['Bearer', 'Bearer ', 'Basic YTpi', `Bearer ${'a'.repeat(9000)}`, 'Bearer a.b.c.d.e', `bearer ${a.access}`]) {
-          const reply = await rawCall(url, 'GET', '/auth/me', ['Authorization', header]);
+          const reply = await rawCall(url, 'GET /auth/me HTTP/1.1', [['Authorization', header]]);
           expect(reply.status).toBeLessThan(500);
         }
       });

@@ -1,14 +1,12 @@
-// What the HTTP benchmarks (bench/http, bench/server) share: servers in child processes (so the load generator in
-// this process never shares an event loop with them), their CPU time read from /proc, autocannon runs that fail
-// loudly, a paced latency probe, and the knobs. On 2 cores the load generator takes one and the server the other;
-// a server's CPU time per request is the figure that noise on a shared machine disturbs least.
+// Load generation the benchmarks share (bench/http, bench/server, bench/sessions): autocannon runs that fail loudly
+// and read the server's CPU time around them, a paced latency probe, percentiles, and the knobs with HTTP-sized
+// defaults. On 2 cores the load generator takes one and the server the other; a server's CPU time per request is
+// the figure that noise on a shared machine disturbs least.
 import autocannon, { type Instance, type Options, type Result } from 'autocannon';
-import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { benchOptions, type BenchOptions } from '../harness.js';
+import { processCpuSeconds } from './processes.js';
 
 /** The harness knobs, with HTTP-sized defaults unless the caller set rounds or time explicitly. */
 export function httpOptions(defaults: { rounds: number; timeMs: number; quickRounds: number; quickTimeMs: number }): BenchOptions {
@@ -22,81 +20,6 @@ export function httpOptions(defaults: { rounds: number; timeMs: number; quickRou
     rounds: given('--rounds', 'BENCH_ROUNDS') ? base.rounds : quick ? defaults.quickRounds : defaults.rounds,
     timeMs: given('--time', 'BENCH_TIME') ? base.timeMs : quick ? defaults.quickTimeMs : defaults.timeMs,
   };
-}
-
-/** `--cpu-prof` for the child servers when BENCH_CPU_PROF names a directory (profiles land there, one per process). */
-export function profileArgs(): string[] {
-  const dir = process.env.BENCH_CPU_PROF;
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-}
-
-/** CPU time (user + system) a process has used so far, in seconds, from /proc; undefined where there is no /proc. */
-export function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-/** USER_HZ: 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
-
-/** A free TCP port on 127.0.0.1 (the kernel picks it; a server started right after takes it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A benchmark server in a child process. */
-export interface Child<Info> {
-  readonly url: string;
-  readonly pid: number;
-  /** What the child reported when it was ready (its port, tokens it minted). */
-  readonly info: Info;
-  stop(): Promise<void>;
-}
-
-/**
- * Forks a TypeScript server script (through tsx) that sends `{ ready: true, port, ...info }` over IPC once listening.
- * @example const child = await forkServer<{ token: string }>(new URL('./server.ts', import.meta.url), ['express', 'HS256']);
- */
-export async function forkServer<Info>(script: URL, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Child<Info>> {
-  const child = fork(script, [...args], {
-    execArgv: ['--import', 'tsx', ...profileArgs()],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const ready = await new Promise<{ port: number } & Info>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`Benchmark server ${script.pathname} ${args.join(' ')} exited (${code}) before it was ready.`)));
-    child.on('message', (message: unknown) => {
-      if (typeof message === 'object' && message !== null && (message as { ready?: unknown }).ready === true)
-        resolve(message as { port: number } & Info);
-    });
-  });
-  child.removeAllListeners('exit');
-  return { url: `http://127.0.0.1:${ready.port}`, pid: child.pid!, info: ready, stop: () => stopChild(child) };
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within 5 s (a profile needs the clean exit to be written). */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** One load run's figures. */
