@@ -2,6 +2,8 @@
 // process, reported as ratios). Cases run interleaved, round after round, so that the noise of a 2-core shared
 // machine hits every case of a group alike; a figure is the median over rounds, and a ratio is the median of the
 // per-round ratios to the group's baseline (both measured in the same round, so a slow round cancels out).
+// Long on purpose: measuring, interleaving, medians, ratios and the report are one harness that
+// every benchmark shares.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';

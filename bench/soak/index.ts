@@ -12,6 +12,7 @@
 // the run and the planned login rate is checked against it before anything starts, so the soak
 // runs under both limits and a 429 is an error. Each refresh sends the newest refresh token of its
 // session (a rotated token replayed would measure the grace path or trip reuse detection).
+// Long on purpose: the load mix, the rate control, the memory sampling and the report of one run.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';

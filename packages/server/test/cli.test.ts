@@ -2,6 +2,7 @@
 // that a listening server shares, so their effect is seen over HTTP; exit codes and what reaches
 // the terminal (help, unknown commands, bad configuration, an unreachable database) are checked on
 // the built CLI as a real process.
+// Long on purpose: every subcommand of the CLI, each with its exit codes and output.
 import { fixedClock } from '@tessera/auth';
 import Database from 'better-sqlite3';
 import { createServer } from 'node:net';

@@ -1,6 +1,7 @@
 // One behaviour suite for every adapter (docs/architecture.md "Conventions"): real listening servers, real fetch (and a
 // raw socket where fetch would merge headers), both through the test kit, the memory session store, and the Express
 // adapter started beside each app on the same Tessera as the reference for bytes.
+// Long on purpose: the whole behaviour suite, run as one against every adapter.
 import { createServer } from 'node:http';
 import { cookieHeader, jarOf, listen, rawRequest, send as sendRequest, type Answer as Reply, type RunningApp } from '@tessera/test-kit';
 import express from 'express';

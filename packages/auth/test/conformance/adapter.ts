@@ -23,6 +23,8 @@
 // 413 payload_too_large, 415 where the framework refuses a media type. Framework extras that would
 // make the answers differ (X-Powered-By, ETag) are turned off. `make` listens on 127.0.0.1 (the test kit's
 // `listen`) and answers { url, close }.
+// Long on purpose: it is the whole adapter contract in one place, so that no adapter can pass a
+// smaller copy of it; its routes live in apps.ts and its helpers in the test kit.
 import {
   claimsOf,
   cookieHeader,

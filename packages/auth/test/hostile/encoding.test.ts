@@ -1,6 +1,7 @@
 // Hostile tokens, part 2: the compact serialization and its encodings (security.md §1 items 6, 7
 // and 10, §9). Node's base64url decoder is lenient and JSON.parse keeps the last duplicate, so most
 // rows are signed over the hostile text with the real key: only the strict parser can refuse them.
+// Long on purpose: a table of hostile encodings, one row each, kept together so a gap shows.
 import { Buffer } from 'node:buffer';
 import { deflateRawSync } from 'node:zlib';
 import {

@@ -1,6 +1,7 @@
 // Hostile tokens, part 1: algorithm (`none`, confusion, swaps), `kid`, header members, signatures
 // and the negative RFC vectors (security.md §1 items 1–5 and 8–9, §8, §10). Each row says how the
 // token is signed; 'real key' rows carry a genuine signature, so the rule under test is what refuses.
+// Long on purpose: a table of hostile cases, one row each, kept together so a gap shows.
 import { Buffer } from 'node:buffer';
 import { constants, createHmac, sign as cryptoSign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

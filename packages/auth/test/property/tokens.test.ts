@@ -3,6 +3,7 @@
 // exactly the signed claims or throw a TesseraError, matching an oracle written from the rules of
 // docs/architecture.md "Tokens" and security.md §1; (c) authenticate() over arbitrary raw header lists and
 // bodies throws only TesseraErrors, and returns only the genuine token.
+// Long on purpose: the oracle it checks against is written out here, beside the properties.
 import { Buffer, isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

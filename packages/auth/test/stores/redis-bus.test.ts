@@ -1,5 +1,6 @@
 // The RevocationBus contract, run against the in-process bus and the Redis bus on the shared
 // Redis (each run under its own prefix), then Redis outages simulated through a TCP proxy.
+// Long on purpose: one contract run on two buses, then the outage cases that only Redis has.
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,5 @@
+// The published JOSE vectors (RFC 7515 A.1–A.3, RFC 8037, RFC 7520) against the token core, at the JWS
+// layer and through verification with expiry set aside. Long on purpose: every vector, every check.
 import { Buffer } from 'node:buffer';
 import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -4,6 +4,7 @@
 // no token that should be refused (revoked session, rotated-away refresh token, forgery) may ever be
 // accepted. Once it is back, the service recovers without a restart. Each load run is recorded
 // first and then judged by separate tests, so one broken property does not hide the others.
+// Long on purpose: each outage (Postgres, Redis, both, mid-rotation) is its own load run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   call,

@@ -3,6 +3,7 @@
 // refuse it: were any accepted, the guarded route would answer 200. Rows marked "real key" are
 // signed with the server's own key (read from the in-process runtime) to isolate the one rule
 // under test; every other row is something an attacker can build from public material alone.
+// Long on purpose: a catalogue of forged tokens, one entry each.
 import { createHmac, createPublicKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { generateKey, type Jwks, type Key } from '@tessera/auth';

@@ -4,6 +4,7 @@
 // tokens, refresh after logout / password change / user disabled, malformed bodies, wrong media
 // types, 1 MB bodies and duplicate headers. Every answer must be the 4xx docs/architecture.md names, with its
 // stable code: never a 200, never a 5xx, never a stack trace (the test kit's `call` fails on those).
+// Long on purpose: a table of hostile requests per key and transport, one row each.
 import { randomBytes } from 'node:crypto';
 import type { Jwks } from '@tessera/auth';
 import { afterAll, describe, expect, it } from 'vitest';

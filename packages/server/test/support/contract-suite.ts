@@ -1,6 +1,7 @@
-// The HTTP contract of docs/architecture.md ("Server HTTP API", "Transports"), run over real sockets against
+// The HTTP contract of docs/architecture.md ("The HTTP contract", "Transports"), run over real sockets against
 // servers on one backend. The same suite runs on SQLite and on Postgres + Redis: each test file
 // calls `describeContract` with its backend.
+// Long on purpose: the contract is one table of routes and refusals, run whole on every backend.
 import { fixedClock } from '@tessera/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
