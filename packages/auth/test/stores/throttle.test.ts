@@ -113,6 +113,58 @@ function describeThrottle(name: string, make: () => Throttle): void {
       expect((await t.hit('', rule)).count).toBe(1);
     });
 
+    it('takes back one hit on refund, in the same window, never below 0', async () => {
+      const t = throttle();
+      const k = key();
+      const rule = { limit: 3, windowMs: 10_000 };
+      for (let i = 0; i < 4; i++) await t.hit(k, rule);
+      await t.refund(k);
+      await t.refund(k);
+      const again = await t.hit(k, rule);
+      expect(again).toEqual({ allowed: true, count: 3, retryAfterMs: 0 });
+      for (let i = 0; i < 5; i++) await t.refund(k);
+      expect((await t.hit(k, rule)).count).toBe(1); // went down to 0, not below
+      // The window did not restart: past the limit, the time left is that of the first hit's window.
+      await sleep(50);
+      for (let i = 0; i < 3; i++) await t.hit(k, rule);
+      expect((await t.hit(k, rule)).retryAfterMs).toBeLessThanOrEqual(9_950);
+    });
+
+    it('refunds nothing on a key without a window, and only the key named', async () => {
+      const t = throttle();
+      const [a, b] = [key(), key()];
+      const rule = { limit: 5, windowMs: 10_000 };
+      await t.refund(a);
+      expect((await t.hit(a, rule)).count).toBe(1);
+      await t.hit(b, rule);
+      await t.hit(b, rule);
+      await t.refund(a);
+      expect((await t.hit(b, rule)).count).toBe(3);
+      expect((await t.hit(a, rule)).count).toBe(1);
+    });
+
+    it('refunds atomically: 60 hits and 40 refunds at once leave exactly 20', async () => {
+      const t = throttle();
+      const k = key();
+      const rule = { limit: 1000, windowMs: 10_000 };
+      for (let i = 0; i < 60; i++) await t.hit(k, rule);
+      await Promise.all(Array.from({ length: 40 }, () => t.refund(k)));
+      expect((await t.hit(k, rule)).count).toBe(21);
+      await Promise.all(Array.from({ length: 100 }, () => t.refund(k)));
+      expect((await t.hit(k, rule)).count).toBe(1);
+    });
+
+    it('keeps a locked key locked and a limited key limited however many other keys are hit', async () => {
+      const t = throttle();
+      const [victim, address] = [key(), key()];
+      const rule = { limit: 3, windowMs: 10_000 };
+      for (let i = 0; i < 4; i++) await t.hit(victim, rule);
+      for (let i = 0; i < 3; i++) await t.hit(address, rule);
+      for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => t.hit(`flood:${i + j}`, rule)));
+      expect(await t.hit(victim, rule)).toMatchObject({ allowed: false, count: 5 });
+      expect(await t.hit(address, rule)).toMatchObject({ allowed: false, count: 4 });
+    });
+
     it('refuses bad arguments as programming mistakes', async () => {
       const t = throttle();
       for (const rule of [
@@ -127,11 +179,14 @@ function describeThrottle(name: string, make: () => Throttle): void {
       }
       await expect(t.hit(42 as unknown as string, { limit: 1, windowMs: 1000 })).rejects.toBeInstanceOf(TypeError);
       await expect(t.reset(undefined as unknown as string)).rejects.toBeInstanceOf(TypeError);
+      await expect(t.refund(undefined as unknown as string)).rejects.toBeInstanceOf(TypeError);
     });
   });
 }
 
 describeThrottle('memory', () => memoryThrottle());
+// The same contract with a table so small that most keys of these tests land in the overflow buckets.
+describeThrottle('memory, 100 keys', () => memoryThrottle({ maxKeys: 100 }));
 describeThrottle('redis', () => redisThrottle({ url: REDIS_URL, prefix: newPrefix() }));
 
 describe('memoryThrottle', () => {
@@ -147,23 +202,108 @@ describe('memoryThrottle', () => {
     expect(await t.hit('k', rule)).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
   });
 
-  it('remembers at most maxKeys keys, forgetting the window that began first', async () => {
-    const t = memoryThrottle({ clock: fixedClock(0), maxKeys: 2 });
+  it('never forgets a running window to make room: past maxKeys, new keys go to the shared buckets', async () => {
+    let overflows = 0;
+    const t = memoryThrottle({ clock: fixedClock(0), maxKeys: 2, onOverflow: () => overflows++ });
     const rule = { limit: 5, windowMs: 1000 };
     await t.hit('a', rule);
     await t.hit('b', rule);
     await t.hit('a', rule);
-    await t.hit('c', rule); // evicts 'a', whose window began first
+    expect((await t.hit('c', rule)).count).toBeGreaterThanOrEqual(1); // no room: counted in its bucket
+    expect(overflows).toBe(1);
+    expect((await t.hit('a', rule)).count).toBe(3);
     expect((await t.hit('b', rule)).count).toBe(2);
-    expect((await t.hit('c', rule)).count).toBe(2);
-    expect((await t.hit('a', rule)).count).toBe(1);
+    expect(overflows).toBe(1);
+  });
+
+  it('drops ended windows to make room, whatever their length, so new keys count alone again', async () => {
+    const clock = fixedClock(0);
+    let overflows = 0;
+    const t = memoryThrottle({ clock, maxKeys: 3, onOverflow: () => overflows++ });
+    const long = { limit: 5, windowMs: 60_000 };
+    const short = { limit: 5, windowMs: 1000 };
+    await t.hit('long', long); // the oldest, still running when the short ones end
+    await t.hit('s1', short);
+    await t.hit('s2', short);
+    clock.advance(1000);
+    expect(await t.hit('c', short)).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+    expect(await t.hit('d', short)).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+    expect(overflows).toBe(0);
+    expect((await t.hit('long', long)).count).toBe(2);
+  });
+
+  it('under a flood of new keys (maxKeys 100): a locked victim stays locked, the address stays limited, the overflow is counted', async () => {
+    const clock = fixedClock(Date.UTC(2030, 0, 1));
+    let overflows = 0;
+    const t = memoryThrottle({ clock, maxKeys: 100, onOverflow: () => overflows++ });
+    const pair = { limit: 10, windowMs: 900_000 };
+    const perAddress = { limit: 100, windowMs: 900_000 };
+    for (let i = 0; i < 11; i++) await t.hit('login:victim|203.0.113.7', pair);
+    for (let i = 0; i < 100; i++) await t.hit('register-ip:203.0.113.7', perAddress);
+    clock.advance(60_000);
+    for (let i = 0; i < 103_000; i++) await t.hit(`register:flood${i}|198.51.100.${i % 256}`, pair);
+    expect(overflows).toBeGreaterThan(102_000);
+    expect(await t.hit('login:victim|203.0.113.7', pair)).toEqual({ allowed: false, count: 12, retryAfterMs: 840_000 });
+    expect(await t.hit('register-ip:203.0.113.7', perAddress)).toEqual({ allowed: false, count: 101, retryAfterMs: 840_000 });
+    // A key that arrives during the flood is counted in its bucket: at least its own hits, never fewer.
+    const counts: number[] = [];
+    for (let i = 0; i < 12; i++) counts.push((await t.hit('login:newcomer|192.0.2.1', pair)).count);
+    expect(counts.every((c, i) => c >= i + 1)).toBe(true);
+  });
+
+  it('never refuses every new key: the buckets spread a flood, and each ends with its window', async () => {
+    const clock = fixedClock(0);
+    const t = memoryThrottle({ clock, maxKeys: 100, overflowBuckets: 1024 });
+    const rule = { limit: 100, windowMs: 1000 };
+    for (let i = 0; i < 10_000; i++) await t.hit(`flood:${i}`, rule);
+    // About 10 hits a bucket: newcomers under a limit of 100 still get in.
+    const newcomers = await Promise.all(Array.from({ length: 50 }, (_, i) => t.hit(`new:${i}`, rule)));
+    expect(newcomers.every((r) => r.allowed)).toBe(true);
+    clock.advance(1000);
+    expect(await t.hit('after', rule)).toEqual({ allowed: true, count: 1, retryAfterMs: 0 });
+  });
+
+  it('refunds a key counted in a bucket there, and never resets a shared bucket', async () => {
+    const t = memoryThrottle({ clock: fixedClock(0), maxKeys: 1, overflowBuckets: 1 });
+    const rule = { limit: 3, windowMs: 1000 };
+    await t.hit('table', rule);
+    for (let i = 0; i < 3; i++) await t.hit(`shared:${i}`, rule);
+    await t.refund('shared:0');
+    expect((await t.hit('shared:1', rule)).count).toBe(3);
+    await t.reset('shared:2'); // would free its bucket-mates too: left as it is
+    expect(await t.hit('shared:2', rule)).toMatchObject({ allowed: false, count: 4 });
+  });
+
+  it('lengthens a bucket for the longest rule counted in it', async () => {
+    const clock = fixedClock(0);
+    const t = memoryThrottle({ clock, maxKeys: 1, overflowBuckets: 1 });
+    await t.hit('table', { limit: 9, windowMs: 60_000 });
+    await t.hit('short', { limit: 9, windowMs: 1000 });
+    await t.hit('long', { limit: 9, windowMs: 60_000 });
+    clock.advance(1000);
+    expect((await t.hit('short', { limit: 9, windowMs: 1000 })).count).toBe(3);
+  });
+
+  it('keeps counting when onOverflow throws', async () => {
+    const t = memoryThrottle({
+      maxKeys: 1,
+      onOverflow: () => {
+        throw new Error('metric broke');
+      },
+    });
+    await t.hit('a', { limit: 1, windowMs: 1000 });
+    expect((await t.hit('b', { limit: 1, windowMs: 1000 })).count).toBe(1);
   });
 
   it('refuses use after close', async () => {
     const t = memoryThrottle();
     await t.close();
     await expect(t.hit('k', { limit: 1, windowMs: 1000 })).rejects.toThrow();
+    await expect(t.refund('k')).rejects.toThrow();
     expect(() => memoryThrottle({ maxKeys: 0 })).toThrow(RangeError);
+    expect(() => memoryThrottle({ overflowBuckets: 0 })).toThrow(RangeError);
+    expect(() => memoryThrottle({ overflowBuckets: 1.5 })).toThrow(RangeError);
+    expect(() => memoryThrottle({ onOverflow: 'no' as unknown as () => void })).toThrow(TypeError);
   });
 });
 
@@ -215,6 +355,45 @@ describe('redisThrottle', () => {
     expect(result.retryAfterMs).toBeGreaterThan(0);
     expect(result.retryAfterMs).toBeLessThanOrEqual(4000);
     expect(await admin.pTTL(`${prefix}throttle:${hashKey(k)}`)).toBeGreaterThan(0);
+  });
+
+  it('refunds without creating a counter, and keeps the expiry of the one it lowers', async () => {
+    const prefix = newPrefix();
+    const t = throttle({ url: REDIS_URL, prefix });
+    const k = key();
+    const stored = `${prefix}throttle:${hashKey(k)}`;
+    await t.refund(k);
+    expect(await keysUnder(prefix)).toEqual([]);
+    await t.hit(k, { limit: 5, windowMs: 5000 });
+    await t.hit(k, { limit: 5, windowMs: 5000 });
+    await t.refund(k);
+    await t.refund(k);
+    await t.refund(k);
+    expect(await admin.get(stored)).toBe('0');
+    const ttl = await admin.pTTL(stored);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(5000);
+  });
+
+  it('counts exactly under a flood of keys from one address, the way the server hits them', async () => {
+    const prefix = newPrefix();
+    const t = throttle({ url: REDIS_URL, prefix });
+    const pair = { limit: 10, windowMs: 60_000 };
+    const perAddress = { limit: 30, windowMs: 60_000 };
+    for (let i = 0; i < 11; i++) await t.hit('login:victim|203.0.113.7', pair);
+    let passed = 0;
+    for (let i = 0; i < 2000; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, async (_, j) => {
+          if (!(await t.hit('register-ip:203.0.113.7', perAddress)).allowed) return;
+          if ((await t.hit(`register:flood${i + j}|203.0.113.7`, pair)).allowed) passed++;
+        }),
+      );
+    }
+    expect(passed).toBe(30);
+    expect(await t.hit('login:victim|203.0.113.7', pair)).toMatchObject({ allowed: false, count: 12 });
+    expect(await t.hit('register-ip:203.0.113.7', perAddress)).toMatchObject({ allowed: false, count: 2001 });
+    expect(await keysUnder(prefix)).toHaveLength(1 + 1 + 30); // victim, address, and one per attempt let through
   });
 
   it('uses a client you pass and leaves it open', async () => {

@@ -31,6 +31,17 @@ end
 return {count, ttl}`;
 
 /**
+ * One refund as one script, atomic like HIT: a counter above 0 goes down by one and keeps its
+ * expiry (DECR does not touch it); a missing counter is not created, so nothing without an expiry
+ * is ever left behind.
+ */
+const REFUND = `local count = tonumber(redis.call('GET', KEYS[1]))
+if count ~= nil and count > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0`;
+
+/**
  * Throttle counters in Redis, shared by every server instance: one round trip per hit. When
  * Redis cannot be reached, `hit` rejects with `store_unavailable` within the command timeout.
  * @example const throttle = redisThrottle({ url: process.env.REDIS_URL }); const { allowed, retryAfterMs } = await throttle.hit(`login:${username}`, { limit: 5, windowMs: 60_000 });
@@ -52,6 +63,10 @@ export function redisThrottle(options: RedisThrottleOptions = {}): Throttle {
       const count = reply[0];
       const allowed = count <= rule.limit;
       return { allowed, count, retryAfterMs: allowed ? 0 : Math.max(1, reply[1]) };
+    },
+    async refund(key) {
+      checkKey(key);
+      await connection.send([['EVAL', REFUND, '1', keyOf(key)]]);
     },
     async reset(key) {
       checkKey(key);
