@@ -1,5 +1,5 @@
 // The public core API of @tessera/auth. Explicit named exports only; internals stay internal.
-export { createTessera, Tessera, type RefreshRequestOptions } from './core/tessera.js';
+export { createTessera, Tessera, type LogoutOutcome, type RefreshRequestOptions } from './core/tessera.js';
 export {
   relationProblems,
   resolveConfig,

@@ -1,17 +1,36 @@
-import { InvalidCredentialsError, InvalidRequestError, TesseraError, TokenMissingError, UserInvalidError } from './errors.js';
+import { InvalidCredentialsError, InvalidRequestError, TesseraError, UserInvalidError } from './errors.js';
 import { readHeaders, type AuthRequest } from './transport/request.js';
 import { checkOrigin } from './transport/csrf.js';
 import { errorResult, type ErrorFormat, type HttpResult } from './transport/error-response.js';
 import { clearingCookies, loggedOutResult, tokenResult } from './transport/respond.js';
+import type { SessionTokens } from './sessions/sessions.js';
 import type { Tessera } from './tessera.js';
 import type { TokenClaims } from './tokens/claims.js';
 import { isTransport, TRANSPORTS } from '../protocol/protocol.js';
 import type { Transport } from './types.js';
 
-/** Who a credential check found: the identity and any claims for its tokens. */
+/** Who a credential check found: the identity, any claims for its tokens, and a late re-check. */
 export interface LoginIdentity {
   sub: string | number;
   claims?: Record<string, unknown>;
+  /**
+   * Asked once the session is stored and before any token leaves: do the credentials this login
+   * was checked against still hold? `false` ends that session at once (through `revokeSession`,
+   * reason `logout_all`, so the revocation bus and every listener see it) and refuses the login
+   * with 401 `invalid_credentials`; a throw ends it too and is rethrown.
+   *
+   * It closes the race between a login and a password change (or a disabled account, or a
+   * logout-all) that lands while the login runs. Keep a per-user version, read it with the
+   * password hash, and bump it in the same statement as every such change, which then revokes the
+   * user's sessions. Compare here: if this read still sees the old version, the session was stored
+   * before the change and the change's revocation finds it; otherwise this check ends it. Compare
+   * versions, never times: instances' clocks differ.
+   * @example
+   * const user = await users.byName(name); // the hash and credentialVersion in one read
+   * if (user === undefined || !(await verify(user.passwordHash, password))) return null;
+   * return { sub: user.id, stillValid: async () => (await users.credentialVersion(user.id)) === user.credentialVersion };
+   */
+  stillValid?: () => Promise<boolean> | boolean;
 }
 
 /** The app's own credential check: the identity, or null/undefined when the credentials are wrong. */
@@ -48,11 +67,31 @@ export async function handleLogin(auth: Tessera, request: AuthRequest, check: Cr
       ip: request.ip,
       ...(identity.claims === undefined ? {} : { claims: identity.claims }),
     });
+    if (identity.stillValid !== undefined) await confirmLogin(auth, tokens, identity.stillValid);
     return tokenResult(auth.config, tokens, transport);
   } catch (err) {
     if (err instanceof TesseraError) return errorResult(err, options.errorFormat);
     throw err;
   }
+}
+
+/** Asks `stillValid` after the session is stored; on false or a throw the session ends and no token leaves. */
+async function confirmLogin(auth: Tessera, tokens: SessionTokens, stillValid: () => Promise<boolean> | boolean): Promise<void> {
+  let valid: boolean;
+  try {
+    valid = (await stillValid()) === true;
+  } catch (err) {
+    await endLogin(auth, tokens).catch(() => undefined); // the check's own failure is the one to report
+    throw err;
+  }
+  if (valid) return;
+  await endLogin(auth, tokens);
+  throw new InvalidCredentialsError();
+}
+
+async function endLogin(auth: Tessera, tokens: SessionTokens): Promise<void> {
+  // The change that made the credentials stale revoked every session of the user; this one joins them.
+  if (tokens.session !== undefined) await auth.revokeSession(tokens.sid, 'logout_all');
 }
 
 /**
@@ -95,37 +134,23 @@ export interface RefreshOptions {
 }
 
 /**
- * A logout endpoint: revokes the session named by the refresh token (or else the access token)
- * and clears the cookies, even when the tokens in them are expired or invalid. Refused only for
- * a malformed or cross-site request, or when no token at all was sent.
+ * A logout endpoint: revokes the session named by the refresh token (or else the access token),
+ * expired or not, and answers 204. A token that does not verify (forged, garbled, another
+ * issuer's) is 401, like no token at all: a logout that ends nothing never answers as if it had.
+ * Every 204 and 401 clears the cookies, whatever they held. See `Tessera.logoutRequest`.
  * @example const result = await handleLogout(auth, request);
  */
 export async function handleLogout(auth: Tessera, request: AuthRequest, options: { errorFormat?: ErrorFormat } = {}): Promise<HttpResult> {
-  let sid: string | undefined;
-  let sawToken = false;
   try {
-    for (const token of ['refresh', 'access'] as const) {
-      try {
-        sid = auth.verifyRequest(request, { token }).sid;
-        break;
-      } catch (err) {
-        if (!(err instanceof TesseraError) || !isTokenProblem(err)) throw err;
-        if (!(err instanceof TokenMissingError)) sawToken = true;
-      }
-    }
-    if (sid === undefined && !sawToken) throw new TokenMissingError({ message: 'Send the refresh token or the access token of the session to end' });
-    if (sid !== undefined && auth.stateful) await auth.revokeSession(sid, 'logout');
+    await auth.logoutRequest(request);
     return loggedOutResult(auth.config);
   } catch (err) {
     if (!(err instanceof TesseraError)) throw err;
-    const clear = err.code === 'token_missing' ? clearingCookies(auth.config) : [];
+    // 401: nothing the request holds can end a session, so the cookies are dead weight. Not on
+    // 403 (a cross-site request must not sign anyone out) nor 503 (the session is still live).
+    const clear = err.status === 401 ? clearingCookies(auth.config) : [];
     return errorResult(err, options.errorFormat, clear);
   }
-}
-
-/** Problems of the token itself (as opposed to the request): logout still clears cookies for these. */
-function isTokenProblem(err: TesseraError): boolean {
-  return err.status === 401;
 }
 
 function chooseTransport(body: unknown, allowed: readonly Transport[]): Transport {

@@ -1,5 +1,5 @@
 import { resolveConfig, type ResolvedConfig, type TesseraOptions } from './config/config.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, TesseraError, TokenMissingError, TokenTypeError } from './errors.js';
 import { cookieTransport, SessionManager, type OpenSessionInput, type SessionTokens } from './sessions/sessions.js';
 import type { RevokeReason, SessionRecord } from './sessions/store.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './transport/cookies.js';
@@ -10,6 +10,9 @@ import { customClaims, type TokenClaims } from './tokens/claims.js';
 import type { Transport } from './types.js';
 import { TokenIssuer, type AccessTokenInput, type IssuedToken, type TokenInput, type TokenPair, type TokenPairInput } from './tokens/issue.js';
 import { TokenVerifier } from './tokens/verify.js';
+
+/** Logout names the session of an expired token too: its signature says it is ours. */
+const ALLOW_EXPIRED = { expired: 'allow' } as const;
 
 /**
  * Tokens, verification, sessions and the request guard over one validated configuration.
@@ -208,6 +211,36 @@ export class Tessera {
   }
 
   /**
+   * The logout step of an HTTP request: finds the session's refresh token, or else its access
+   * token (Origin and CSRF checks when it came in a cookie), and revokes that session. An expired
+   * token still names its session (its signature says it is ours); one issued more than
+   * `sessionMaxAge` ago names a session that has ended on its own, so nothing is done. A token
+   * that does not verify is refused (`token_invalid` and the like), no token is `token_missing`:
+   * a logout that ends nothing never passes for one. Stateless, it only verifies.
+   * @example const { revoked } = await auth.logoutRequest(request);
+   */
+  async logoutRequest(request: AuthRequest): Promise<LogoutOutcome> {
+    let found: AuthResult | undefined;
+    let refusal: TesseraError | undefined;
+    for (const token of ['refresh', 'access'] as const) {
+      try {
+        found = authenticateRequest(request, { token }, this.config, this.#verifier, ALLOW_EXPIRED) ?? undefined;
+        break;
+      } catch (err) {
+        // A 401 is about this token only: the other kind may still name the session. A lone Bearer
+        // token is tried as both kinds, so "wrong kind" gives way to what the other attempt found.
+        if (!(err instanceof TesseraError) || err.status !== 401) throw err;
+        if (!(err instanceof TokenMissingError) && (refusal === undefined || refusal instanceof TokenTypeError)) refusal = err;
+      }
+    }
+    if (found === undefined) throw refusal ?? new TokenMissingError({ message: 'Send the refresh token or the access token of the session to end' });
+    const { sid, claims } = found;
+    const ended = this.config.clock.now() - claims.iat * 1000 > this.config.sessionMaxAge * 1000;
+    if (ended || this.#sessions === undefined) return { sid, revoked: false };
+    return { sid, revoked: await this.#sessions.revoke(sid, 'logout') };
+  }
+
+  /**
    * A new access token for the same session and claims (`fresh: false`), never outliving the
    * session: for implicit refresh of a near-expiry access cookie.
    * @example const next = await auth.reissueAccessToken(caller);
@@ -243,6 +276,14 @@ export class Tessera {
   jwks(): Jwks {
     return this.config.keys.jwks();
   }
+}
+
+/** What `logoutRequest` did. */
+export interface LogoutOutcome {
+  /** The session the token named. */
+  readonly sid: string;
+  /** Whether this call ended it (false: it had ended already, or there is no store). */
+  readonly revoked: boolean;
 }
 
 /** Options of `refreshRequest`. */

@@ -750,22 +750,105 @@ export function describeAdapter(name: string, make: MakeApp): void {
     });
 
     // -----------------------------------------------------------------------------------------
-    describe('logout never fails on dead tokens', () => {
-      it('answers 204 and clears the cookies when they hold expired tokens', async () => {
+    describe('logout ends the session its token names, expired or not; a token that is not ours is 401', () => {
+      /** A token signed with the suite's own key for session `sid`: times are offsets in seconds from now. */
+      function ourAccessToken(sid: string, times: { iat: number; exp: number }): string {
+        const now = Math.floor(clock.now() / 1000);
+        const claims = {
+          iss: ISSUER,
+          aud: AUDIENCE,
+          sub: 'ada',
+          iat: now + times.iat,
+          exp: now + times.exp,
+          jti: `ours-${now}`,
+          sid,
+          type: 'access',
+        };
+        return sign(keys.access, { alg: 'EdDSA', typ: 'at+jwt', kid: keys.access.kid }, claims);
+      }
+
+      it('an expired access token ends its session: 204, cookies cleared, its refresh token then token_revoked', async () => {
+        const s = await login('bearer');
+        clock.advance((ACCESS_TTL + 60) * 1000);
+        expectRefusal(await call('/me', { bearer: s.access }), 401, 'token_expired');
+        const out = await call('/auth/logout', { method: 'POST', bearer: s.access });
+        expect(out.status).toBe(204);
+        expectCleared(out);
+        expectRefusal(await call('/auth/refresh', { json: { refresh_token: s.refresh } }), 401, 'token_revoked');
+      });
+
+      it('an expired refresh token ends its session: 204, cookies cleared, the current refresh token then token_revoked', async () => {
         const s = await login('cookie');
-        clock.advance((REFRESH_TTL + 60) * 1000);
+        clock.advance(24 * 3600 * 1000);
+        const next = await call('/auth/refresh', { method: 'POST', cookie: cookieHeader(s.jar), csrf: s.csrf });
+        expect(next.status).toBe(200);
+        const current = jarOf(next.setCookie, s.jar);
+        // The first refresh token (and every access token) has expired; the rotated one has not.
+        clock.advance((REFRESH_TTL - 24 * 3600 + 60) * 1000);
         const out = await call('/auth/logout', { method: 'POST', cookie: cookieHeader(s.jar), csrf: s.csrf });
         expect(out.status).toBe(204);
         expectCleared(out);
+        const after = await call('/auth/refresh', { method: 'POST', cookie: cookieHeader(current), csrf: s.csrf });
+        expectRefusal(after, 401, 'token_revoked');
+        expectCleared(after);
       });
 
-      it('answers 204 and clears the cookies for garbage in a cookie or as Bearer', async () => {
+      it('an expired cookie still needs the CSRF value: 403 csrf_failed, nothing cleared, nothing ended', async () => {
+        const s = await login('cookie');
+        clock.advance((ACCESS_TTL + 60) * 1000);
+        const forged = await call('/auth/logout', { method: 'POST', cookie: cookieHeader(s.jar), csrf: 'not-the-value' });
+        expectRefusal(forged, 403, 'csrf_failed');
+        expect(forged.setCookie).toEqual([]);
+        expect((await call('/auth/refresh', { method: 'POST', cookie: cookieHeader(s.jar), csrf: s.csrf })).status).toBe(200);
+      });
+
+      it('answers 401 token_invalid and clears the cookies for garbage in a cookie or as Bearer', async () => {
         const garbage = await call('/auth/logout', { method: 'POST', cookie: `${names().refresh}=garbage; ${names().access}=x.y.z` });
-        expect(garbage.status).toBe(204);
+        expectRefusal(garbage, 401, 'token_invalid');
         expectCleared(garbage);
         const bearer = await call('/auth/logout', { method: 'POST', bearer: 'abc.def.ghi' });
-        expect(bearer.status).toBe(204);
+        expectRefusal(bearer, 401, 'token_invalid');
         expectCleared(bearer);
+      });
+
+      it('answers 401 token_invalid for a wrong signature, clears the cookies and leaves the session live', async () => {
+        const s = await login('bearer');
+        const now = Math.floor(clock.now() / 1000);
+        const claims = { ...claimsOf(s.access), iat: now - 1000, exp: now - 100 };
+        const attackers = sign(keys.attacker, { alg: 'EdDSA', typ: 'at+jwt', kid: keys.access.kid }, claims);
+        const forged = await call('/auth/logout', { method: 'POST', bearer: attackers });
+        expectRefusal(forged, 401, 'token_invalid');
+        expectCleared(forged);
+        const [head, body, sig] = s.refresh.split('.') as [string, string, string];
+        const flipped = `${head}.${body}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`;
+        const badRefresh = await call('/auth/logout', { json: { refresh_token: flipped } });
+        expectRefusal(badRefresh, 401, 'token_invalid');
+        expectCleared(badRefresh);
+        expect((await call('/auth/refresh', { json: { refresh_token: s.refresh } })).status).toBe(200);
+      });
+
+      it('answers 204 and changes nothing for a token issued longer than sessionMaxAge ago: its session ended on its own', async () => {
+        const s = await login('bearer');
+        const maxAge = auth.config.sessionMaxAge;
+        const ancient = ourAccessToken(s.sid, { iat: -maxAge - 60, exp: -maxAge - 60 + ACCESS_TTL });
+        const out = await call('/auth/logout', { method: 'POST', bearer: ancient });
+        expect(out.status).toBe(204);
+        expectCleared(out);
+        // Just inside the lifetime, the same kind of token does end the session.
+        expect((await call('/auth/refresh', { json: { refresh_token: s.refresh } })).status).toBe(200);
+        expect(
+          (await call('/auth/logout', { method: 'POST', bearer: ourAccessToken(s.sid, { iat: -maxAge + 60, exp: -maxAge + 60 + ACCESS_TTL }) }))
+            .status,
+        ).toBe(204);
+        expectRefusal(await call('/auth/refresh', { json: { refresh_token: s.refresh } }), 401, 'token_revoked');
+      });
+
+      it('answers 204 for a session that had already ended', async () => {
+        const s = await login('bearer');
+        expect((await call('/auth/logout', { method: 'POST', bearer: s.access })).status).toBe(204);
+        const again = await call('/auth/logout', { json: { refresh_token: s.refresh } });
+        expect(again.status).toBe(204);
+        expectCleared(again);
       });
 
       it('answers 401 token_missing with no token at all, still clearing the cookies', async () => {
@@ -824,7 +907,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
       });
     });
 
-    it('answers odd inputs with a 4xx (a garbage logout with 204), never a 5xx or a stack trace', async () => {
+    it('answers odd inputs with a 4xx, never a 5xx or a stack trace', async () => {
       // `check` (inside every call) holds each answer to the rules; this feeds it inputs that parsers trip on.
       const s = await login('cookie');
       const cookie = cookieHeader(s.jar);
@@ -850,9 +933,9 @@ export function describeAdapter(name: string, make: MakeApp): void {
       for (const [path, req] of odd) {
         const answer = await call(path, req);
         const what = `${path} ${JSON.stringify(req).slice(0, 120)}`;
-        // A refusal, except the garbage-token logout, which must still succeed (it clears the cookies).
-        if (path === '/auth/logout') expect(answer.status, what).toBe(204);
-        else expect(answer.status, what).toBeGreaterThanOrEqual(400);
+        expect(answer.status, what).toBeGreaterThanOrEqual(400);
+        // A logout refused for its token still clears the cookies.
+        if (path === '/auth/logout') expectRefusal(answer, 401, 'token_invalid');
       }
     });
   });

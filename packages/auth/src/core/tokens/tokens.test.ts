@@ -4,7 +4,9 @@ import { fixedClock } from '../clock.js';
 import { TesseraError } from '../errors.js';
 import { generateKey, generateRefreshKey, type Key } from '../keys/key.js';
 import { createTessera } from '../tessera.js';
+import { resolveConfig } from '../config/config.js';
 import { MAX_ISSUED_TOKEN_LENGTH } from './issue.js';
+import { TokenVerifier } from './verify.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 let eddsa: Key;
@@ -206,5 +208,56 @@ describe('verifying', () => {
     expect(decode(after).header.kid).toBe(next.kid);
     expect(auth.verifyAccessToken(before).sub).toBe('u');
     expect(auth.verifyAccessToken(after).sub).toBe('u');
+  });
+});
+
+describe("verifying with { expired: 'allow' } (logout names the session of an expired token)", () => {
+  const allow = { expired: 'allow' } as const;
+
+  it('passes an expired access or refresh token whose every other rule holds, with its claims', () => {
+    const clock = fixedClock(T0);
+    const config = resolveConfig({ keys: eddsa, refreshKey, clock });
+    const verifier = new TokenVerifier(config);
+    const auth = createTessera({ keys: eddsa, refreshKey, clock });
+    const pair = auth.createTokenPair({ sub: 'u' });
+    clock.set(T0 + 604_800_000 + 1);
+    expect(code(() => verifier.verify(pair.access.token, 'access'))).toBe('token_expired');
+    expect(code(() => verifier.verify(pair.refresh.token, 'refresh'))).toBe('token_expired');
+    expect(verifier.verify(pair.access.token, 'access', allow).claims).toEqual(pair.access.claims);
+    expect(verifier.verify(pair.refresh.token, 'refresh', allow).claims).toEqual(pair.refresh.claims);
+    expect(code(() => verifier.verify(pair.access.token, 'access', { expired: 'refuse' }))).toBe('token_expired');
+  });
+
+  it('refuses everything else as before: signature, issuer, kind, not-before, format', async () => {
+    const clock = fixedClock(T0);
+    const verifier = new TokenVerifier(resolveConfig({ keys: eddsa, refreshKey, clock }));
+    const stranger = createTessera({ keys: await generateKey('EdDSA'), refreshKey, clock }).createAccessToken({ sub: 'u' }).token;
+    const otherIssuer = createTessera({ keys: eddsa, refreshKey, clock, issuer: 'urn:other' }).createAccessToken({ sub: 'u' }).token;
+    const pair = createTessera({ keys: eddsa, refreshKey, clock }).createTokenPair({ sub: 'u' });
+    const [head, body, sig] = pair.access.token.split('.') as [string, string, string];
+    clock.set(T0 + 3600_000);
+    expect(code(() => verifier.verify(stranger, 'access', allow))).toBe('token_invalid');
+    expect(code(() => verifier.verify(otherIssuer, 'access', allow))).toBe('token_invalid');
+    expect(code(() => verifier.verify(`${head}.${body}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`, 'access', allow))).toBe('token_invalid');
+    expect(code(() => verifier.verify('abc.def.ghi', 'access', allow))).toBe('token_invalid');
+    expect(code(() => verifier.verify(pair.refresh.token, 'access', allow))).toBe('token_type_invalid');
+    clock.set(T0 - 60_000);
+    expect(code(() => verifier.verify(pair.access.token, 'access', allow))).toBe('token_not_yet_valid');
+  });
+
+  it('never answers from, nor fills, the verified-token cache', () => {
+    const clock = fixedClock(T0);
+    const verifier = new TokenVerifier(resolveConfig({ keys: eddsa, refreshKey, clock }));
+    const auth = createTessera({ keys: eddsa, refreshKey, clock });
+    const cached = auth.createAccessToken({ sub: 'u' }).token;
+    const first = verifier.verify(cached, 'access');
+    expect(verifier.verify(cached, 'access')).toBe(first);
+    clock.set(T0 + 900_000);
+    // A cache hit would refuse it as expired; the uncached path passes it.
+    expect(verifier.verify(cached, 'access', allow).claims).toEqual(first.claims);
+    expect(code(() => verifier.verify(cached, 'access'))).toBe('token_expired');
+    const other = auth.createAccessToken({ sub: 'v' }).token;
+    const viaAllow = verifier.verify(other, 'access', allow);
+    expect(verifier.verify(other, 'access')).not.toBe(viaAllow);
   });
 });

@@ -16,6 +16,16 @@ export interface VerifiedToken {
   readonly kid: string;
 }
 
+/** How `verify` treats a token's expiry. */
+export interface VerifyOptions {
+  /**
+   * `'allow'`: an expired token passes when every other rule holds (signature, header, issuer,
+   * audience, claims, not-before). Only for naming the session a token belongs to (logout): an
+   * expired token never grants access. Such a call never touches the verified-token cache.
+   */
+  readonly expired: 'allow' | 'refuse';
+}
+
 interface ResolvedHeader {
   readonly key: Key;
   readonly kind: TokenKind;
@@ -58,12 +68,15 @@ export class TokenVerifier {
 
   /**
    * Verifies `token` as a token of kind `expected`, or throws a `TesseraError`
-   * (`token_invalid`, `token_expired`, `token_not_yet_valid`, `token_type_invalid`).
+   * (`token_invalid`, `token_expired`, `token_not_yet_valid`, `token_type_invalid`). With
+   * `{ expired: 'allow' }` an expired token passes when every other rule holds (see `VerifyOptions`).
    */
-  verify(token: unknown, expected: TokenKind): VerifiedToken {
+  verify(token: unknown, expected: TokenKind, options?: VerifyOptions): VerifiedToken {
     const config = this.#config;
     if (this.#accessVersion !== config.keys.version || this.#refreshVersion !== config.refreshKeys.version) this.#reset();
     if (typeof token !== 'string') throw new TokenInvalidError({ message: 'Token is not a string' });
+    // Off the cache both ways: a hit would refuse an expired token, and a pass must not be remembered.
+    if (options !== undefined && options.expired === 'allow') return this.#verifyUncached(token, expected, false);
     const useCache = expected === 'access' && config.verifiedCacheSize > 0;
     if (useCache) {
       const hit = this.#verified.get(token.slice(token.lastIndexOf('.') + 1));
@@ -78,7 +91,7 @@ export class TokenVerifier {
         return hit.verified;
       }
     }
-    const verified = this.#verifyUncached(token, expected);
+    const verified = this.#verifyUncached(token, expected, true);
     if (useCache) this.#remember(token, verified);
     return verified;
   }
@@ -102,7 +115,7 @@ export class TokenVerifier {
     cache.set(token.slice(token.lastIndexOf('.') + 1), { token, verified, expMs: exp * 1000, notBeforeMs: Math.max(iat, nbf ?? 0) * 1000 });
   }
 
-  #verifyUncached(token: string, expected: TokenKind): VerifiedToken {
+  #verifyUncached(token: string, expected: TokenKind, checkExpiry: boolean): VerifiedToken {
     const config = this.#config;
     if (token.length === 0) throw new TokenInvalidError({ message: 'Token is empty' });
     if (token.length > config.maxTokenLength) throw new TokenInvalidError({ message: 'Token is too long' });
@@ -124,7 +137,7 @@ export class TokenVerifier {
 
     const claims = parseJsonObject(decodeBase64url(payloadText));
     if (claims === undefined) throw malformed();
-    checkClaims(claims, kind, config);
+    checkClaims(claims, kind, config, checkExpiry);
     return { kind, claims: Object.freeze(claims) as TokenClaims, kid: key.kid };
   }
 
@@ -182,7 +195,7 @@ function isId(value: unknown): value is string {
 }
 
 /** Claim rules of docs/architecture.md "Tokens" and RFC 9068 §4, checked only after the signature. */
-function checkClaims(claims: JsonObject, kind: TokenKind, config: ResolvedConfig): void {
+function checkClaims(claims: JsonObject, kind: TokenKind, config: ResolvedConfig, checkExpiry: boolean): void {
   const { exp, iat, nbf, iss, aud, sub, jti, sid, type, fresh, csrf, transport } = claims;
   if (type !== kind) throw new TokenInvalidError({ message: 'Token type claim does not match its header' });
   if (!isTime(exp)) throw new TokenInvalidError({ message: 'Token exp claim is missing or not a number' });
@@ -206,7 +219,7 @@ function checkClaims(claims: JsonObject, kind: TokenKind, config: ResolvedConfig
 
   const now = config.clock.now();
   const leewayMs = config.leeway * 1000;
-  if (now >= exp * 1000 + leewayMs) throw new TokenExpiredError();
+  if (checkExpiry && now >= exp * 1000 + leewayMs) throw new TokenExpiredError();
   if (iat * 1000 > now + leewayMs || (nbf !== undefined && nbf * 1000 > now + leewayMs)) throw new TokenNotYetValidError();
 }
 

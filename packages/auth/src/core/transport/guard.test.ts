@@ -4,6 +4,8 @@ import { CsrfError, FreshTokenRequiredError, InsufficientScopeError, OriginRefus
 import { generateKey, generateRefreshKey } from '../keys/key.js';
 import type { AuthRequest } from './request.js';
 import { createTessera } from '../tessera.js';
+import { TokenVerifier } from '../tokens/verify.js';
+import { authenticateRequest } from './guard.js';
 
 const START = Date.UTC(2030, 0, 1);
 const keys = await generateKey('EdDSA');
@@ -329,5 +331,24 @@ describe('authenticate: time', () => {
     const token = tessera.createAccessToken({ sub: 'alice' }).token;
     clock.set(START);
     expect((await rejection(tessera.authenticate({ method: 'GET', headers: bearer(token) }))).code).toBe('token_not_yet_valid');
+  });
+});
+
+describe("authenticateRequest with { expired: 'allow' } (the core's own, for logout)", () => {
+  const allow = { expired: 'allow' } as const;
+
+  it('passes an expired token and keeps every transport rule: a cookie on POST still needs Origin and CSRF', async () => {
+    const { clock, tessera } = timed();
+    const p = tessera.createTokenPair({ sub: 'alice', csrf: true });
+    const verifier = new TokenVerifier(tessera.config);
+    clock.advance(3600_000);
+    const cookie = ['Cookie', `${names.access}=${p.access.token}`, 'Host', 'api.example'];
+    const run = (headers: string[]) => authenticateRequest({ method: 'POST', headers, protocol: 'https' }, {}, tessera.config, verifier, allow);
+    expect(run([...cookie, 'X-CSRF-Token', p.csrf as string])).toMatchObject({ sub: 'alice', sid: p.sid, location: 'cookie' });
+    expect(() => run(cookie)).toThrow(CsrfError);
+    expect(() => run([...cookie, 'X-CSRF-Token', p.csrf as string, 'Origin', 'https://evil.example'])).toThrow(OriginRefusedError);
+    // Without the option, the same request is refused for its expiry, and the guard never passes it.
+    expect(() => authenticateRequest({ method: 'GET', headers: bearer(p.access.token) }, {}, tessera.config, verifier)).toThrow(/expired/);
+    expect((await rejection(tessera.authenticate({ method: 'GET', headers: bearer(p.access.token) }))).code).toBe('token_expired');
   });
 });

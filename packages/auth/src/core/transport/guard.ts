@@ -12,7 +12,7 @@ import {
 import { extractToken } from './extract.js';
 import { isSafeMethod, readHeaders, type AuthRequest } from './request.js';
 import type { TokenClaims } from '../tokens/claims.js';
-import type { TokenVerifier } from '../tokens/verify.js';
+import type { TokenVerifier, VerifyOptions } from '../tokens/verify.js';
 
 /**
  * Claims a route requires: each named claim must equal the value (or, for an array claim,
@@ -49,12 +49,15 @@ export interface AuthResult {
 /**
  * The one check every adapter calls: extract, verify, then the transport and route rules.
  * Cookie-borne credentials on a state-changing method must pass the Origin and CSRF checks.
+ * `verifyOptions` is the core's own (logout names the session of an expired token); it is not a
+ * route option, since an expired token must never pass a guard.
  */
 export function authenticateRequest(
   request: AuthRequest,
   options: AuthenticateOptions,
   config: ResolvedConfig,
   verifier: TokenVerifier,
+  verifyOptions?: VerifyOptions,
 ): AuthResult | null {
   const kind = options.token ?? 'access';
   const headers = readHeaders(request.headers, config.csrfHeader);
@@ -69,7 +72,7 @@ export function authenticateRequest(
   // (signature, kind and claims). Its times do not matter, since it is not used: an expired access
   // token as Bearer must not stop a logout with a valid refresh cookie.
   if (found.setAside !== undefined) verifyIgnoringTime(verifier, found.setAside, kind === 'access' ? 'refresh' : 'access');
-  const { claims } = verifier.verify(found.token, kind);
+  const { claims } = verifier.verify(found.token, kind, verifyOptions);
   if (found.conflict === true) throw new TokenConflictError({ message: `Two different ${kind} tokens were sent` });
   if (found.location === 'cookie' && !isSafeMethod(request.method)) {
     checkOrigin(headers, request.protocol, config);
