@@ -85,9 +85,52 @@ describe('checkOrigin', () => {
     refusedOrigin(['Origin', 'https://api.example'], 'https');
   });
 
-  it.each(['cross-site', 'same-site', 'Cross-Site'])('refuses Sec-Fetch-Site: %s, with or without Origin', (site) => {
-    refusedOrigin(['Host', 'api.example', 'Sec-Fetch-Site', site], 'https');
-    refusedOrigin(['Host', 'api.example', 'Origin', 'https://api.example', 'Sec-Fetch-Site', site], 'https');
+  it.each(['cross-site', 'same-site', 'Cross-Site', 'Same-Site'])(
+    'refuses Sec-Fetch-Site: %s, with or without Origin, when no public origins are set',
+    (site) => {
+      refusedOrigin(['Host', 'api.example', 'Sec-Fetch-Site', site], 'https');
+      refusedOrigin(['Host', 'api.example', 'Origin', 'https://api.example', 'Sec-Fetch-Site', site], 'https');
+    },
+  );
+
+  it('refuses Sec-Fetch-Site: cross-site even from a listed public origin', () => {
+    refusedOrigin(['Host', 'api.example', 'Origin', 'https://app.example', 'Sec-Fetch-Site', 'cross-site'], 'https', withPublic);
+    refusedOrigin(['Host', 'api.example', 'Origin', 'http://localhost:5173', 'Sec-Fetch-Site', 'CROSS-SITE'], 'https', withPublic);
+  });
+
+  it('passes Sec-Fetch-Site: same-site from a listed public origin (a sibling subdomain)', () => {
+    expect(() => origin(['Host', 'api.example', 'Origin', 'https://app.example', 'Sec-Fetch-Site', 'same-site'], 'https', withPublic)).not.toThrow();
+    expect(() =>
+      origin(['Host', 'api.example', 'Origin', 'https://APP.example:443', 'Sec-Fetch-Site', 'Same-Site'], 'https', withPublic),
+    ).not.toThrow();
+  });
+
+  it('refuses Sec-Fetch-Site: same-site from an origin not listed, without Origin, or with two', () => {
+    refusedOrigin(['Host', 'api.example', 'Origin', 'https://files.example', 'Sec-Fetch-Site', 'same-site'], 'https', withPublic);
+    // Same-site but another scheme or port is another origin: the list names origins, not sites.
+    refusedOrigin(['Host', 'api.example', 'Origin', 'http://app.example', 'Sec-Fetch-Site', 'same-site'], 'https', withPublic);
+    refusedOrigin(['Host', 'api.example', 'Origin', 'https://app.example:8443', 'Sec-Fetch-Site', 'same-site'], 'https', withPublic);
+    // A browser always sends Origin with a same-site fetch; without it there is nothing to check against the list.
+    refusedOrigin(['Host', 'api.example', 'Sec-Fetch-Site', 'same-site'], 'https', withPublic);
+    refusedOrigin(['Host', 'api.example', 'Origin', 'null', 'Sec-Fetch-Site', 'same-site'], 'https', withPublic);
+    refusedOrigin(
+      ['Host', 'api.example', 'Origin', 'https://app.example', 'Origin', 'https://app.example', 'Sec-Fetch-Site', 'same-site'],
+      'https',
+      withPublic,
+    );
+  });
+
+  it("refuses Sec-Fetch-Site: same-site claiming the request's own origin when no public origins are set", () => {
+    // The default list is the own origin, which a same-site request cannot come from: a sibling lying in Origin is refused.
+    refusedOrigin(['Host', 'api.example', 'Origin', 'https://api.example', 'Sec-Fetch-Site', 'same-site'], 'https');
+    refusedOrigin(['Host', 'api.example', 'Origin', 'https://app.example', 'Sec-Fetch-Site', 'same-site'], 'https');
+  });
+
+  it.each(['same-origin', 'none', undefined])('checks Origin against the public origins under Sec-Fetch-Site: %s', (site) => {
+    const fetchSite = site === undefined ? [] : ['Sec-Fetch-Site', site];
+    expect(() => origin(['Host', 'api.example', 'Origin', 'https://app.example', ...fetchSite], 'https', withPublic)).not.toThrow();
+    refusedOrigin(['Host', 'api.example', 'Origin', 'https://files.example', ...fetchSite], 'https', withPublic);
+    expect(() => origin(['Host', 'api.example', ...fetchSite], 'https', withPublic)).not.toThrow();
   });
 
   it.each(['same-origin', 'none'])('passes Sec-Fetch-Site: %s from the own origin', (site) => {

@@ -6,16 +6,24 @@ import type { TokenClaims } from '../tokens/claims.js';
 
 /**
  * Refuses a state-changing request from another site where cookies carry credentials
- * (docs/architecture.md "Transports"): `Sec-Fetch-Site` of `cross-site` or `same-site`, or an `Origin`
- * outside the public origins (by default the request's own scheme and host). A request with no
+ * (docs/architecture.md "Transports"). `Sec-Fetch-Site: cross-site` is always refused: the cookies are
+ * `SameSite=Lax`, so no other site can hold a session here. `same-site` (a sibling subdomain, which the
+ * browser sends these cookies from) passes only with an `Origin` listed in the public origins: never
+ * by default, since any sibling (a user-content host, a forgotten subdomain) is same-site. Otherwise
+ * `Origin` must be a public origin (by default the request's own scheme and host); a request with no
  * `Origin` (curl, servers, the Node client) passes on to the CSRF check.
  */
 export function checkOrigin(headers: RequestHeaders, protocol: string | undefined, config: ResolvedConfig): void {
-  if (headers.secFetchSite === 'cross-site' || headers.secFetchSite === 'same-site')
-    throw new OriginRefusedError({ message: 'Cross-site requests cannot use cookie credentials' });
-  if (headers.origin.length === 0) return;
+  if (headers.secFetchSite === 'cross-site') throw new OriginRefusedError({ message: 'Cross-site requests cannot use cookie credentials' });
   if (headers.origin.length > 1) throw new OriginRefusedError({ message: 'Send one Origin header' });
-  const origin = normalizeOrigin(headers.origin[0]);
+  const origin = headers.origin.length === 1 ? normalizeOrigin(headers.origin[0]) : undefined;
+  if (headers.secFetchSite === 'same-site') {
+    // Fetch Metadata (W3C) marks every fetch from a sibling subdomain; its Origin says which one.
+    if (origin === undefined || !config.publicOrigins.includes(origin))
+      throw new OriginRefusedError({ message: 'Same-site requests can use cookie credentials only from a listed public origin' });
+    return;
+  }
+  if (headers.origin.length === 0) return;
   const allowed = config.publicOrigins.length > 0 ? config.publicOrigins : ownOrigin(headers, protocol);
   if (origin === undefined || !allowed.includes(origin)) throw new OriginRefusedError();
 }
