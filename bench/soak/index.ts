@@ -22,6 +22,7 @@ import { CLI, sleep } from '@tessera/test-kit';
 import pino from 'pino';
 import { createRuntime } from '../../packages/server/src/runtime.js';
 import { loadConfig, type Limit } from '../../packages/server/src/settings.js';
+import { checkNewUsername } from '../../packages/server/src/users/username/index.js';
 import { startTessera } from '../support/processes.js';
 
 const RESULTS = fileURLToPath(new URL('../results/soak.json', import.meta.url));
@@ -164,7 +165,8 @@ async function soak(
     const run = Date.now().toString(36);
     for (let i = 0; i < users; i++) {
       const username = `soak${run}u${i}`;
-      if ((await seeding.users.create({ username, passwordHash: hash, now: Date.now() })) === undefined)
+      const name = checkNewUsername(username);
+      if (!name.ok || (await seeding.users.create({ username: name, passwordHash: hash, now: Date.now() })) === undefined)
         throw new Error(`soak: could not seed ${username}`);
       usernames.push(username);
     }

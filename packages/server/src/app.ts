@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import { CSRF_HEADER } from '@tessera/auth/protocol';
 import { tessera } from '@tessera/auth/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { handleClientError, handleError, handleNotFound } from './http-errors.js';
+import { handleClientError, handleConnect, handleError, handleNotFound, hostRefusal } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
 import { operationRoutes } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -24,6 +24,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     // a token: the onResponse hook below logs one line per request without it.
     logController: new LogController({ disableRequestLogging: true }),
     clientErrorHandler: handleClientError,
+    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; the first onRequest hook refuses it
+    // in the JSON contract instead (RFC 9112 §3.2).
+    http: { requireHostHeader: false },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
@@ -36,6 +39,11 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  // CONNECT never reaches Fastify: Node emits it on the server, and drops the socket when nobody listens.
+  app.server.on('connect', handleConnect);
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(hostRefusal(request.raw));
+  });
   // Callback hooks, not async ones: they run on every request, and a promise each is measurable.
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');

@@ -4,9 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
+import { openDatabase, type Database } from './db/connect.js';
+import { KeyStore, keyStoreOptions } from './keys/key-store.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { loadConfig, ServerConfigError, type ServerConfig } from './settings.js';
-import { canonicalUsername, normalisePassword } from './users/credentials.js';
+import { checkNewPassword } from './users/password-policy.js';
+import { checkNewUsername } from './users/username/index.js';
 import { decodeToken } from './token-decode.js';
 
 const HELP: Record<string, string> = {
@@ -16,7 +19,7 @@ Commands:
   serve                         Run the auth server (what npm start runs)
   keys generate|rotate|revoke|list
                                 Stage, rotate, withdraw or list signing keys
-  users add|disable|list        Manage accounts
+  users add|disable|rename|list Manage accounts
   sessions revoke --user NAME   End every session of a user
   token decode <jwt>            Show a token's header, claims and expiry, and whether it verifies here
   db migrate                    Create or upgrade the database tables
@@ -31,11 +34,14 @@ Configuration comes from TESSERA_* variables (tessera <command> --help lists the
              the old key keeps verifying until its tokens have expired
   revoke KID Withdraw a key at once: tokens it signed stop verifying
   list       Show every key and its state`,
-  users: `Usage: tessera users <add NAME [--role ROLE]... | disable NAME | list>
+  users: `Usage: tessera users <add NAME [--role ROLE]... | disable NAME | rename NAME NEW | list [--collisions]>
 
-  add NAME      Create an account; the password is read from TESSERA_PASSWORD or standard input
-  disable NAME  Disable an account and end its sessions
-  list          Show every account`,
+  add NAME          Create an account; the password is read from TESSERA_PASSWORD or standard input
+                    and must meet the password policy (TESSERA_PASSWORD_MIN_LENGTH)
+  disable NAME      Disable an account and end its sessions
+  rename NAME NEW   Give an account a new name (the rules for new names apply)
+  list              Show every account
+  list --collisions Show the accounts whose names look alike and wait for a rename`,
   sessions: 'Usage: tessera sessions revoke --user NAME\n\nEnds every session of the user at once.',
   token:
     "Usage: tessera token decode <jwt>\n\nPrints the header, the claims, the expiry in words, and whether the token verifies with this server's keys.",
@@ -72,6 +78,7 @@ export async function main(
     throw err;
   }
   if (command === 'serve') return serve(config, io);
+  if (command === 'keys' && (rest[0] === 'revoke' || rest[0] === 'list')) return keyRows(rest[0], rest.slice(1), config, io);
   const runtime = await open(config, io);
   if (runtime === undefined) return 1;
   try {
@@ -124,6 +131,46 @@ async function serve(config: ServerConfig, io: { out: (s: string) => void; err: 
   return 0;
 }
 
+/**
+ * `keys revoke` and `keys list` on the database alone, never loading a private key: they are the way
+ * out when a key row cannot be read and every command that opens the whole runtime stops on it.
+ */
+async function keyRows(
+  verb: 'revoke' | 'list',
+  args: readonly string[],
+  config: ServerConfig,
+  io: { out: (s: string) => void; err: (s: string) => void },
+): Promise<number> {
+  let database: Database;
+  try {
+    database = await openDatabase(config.databaseUrl);
+  } catch (err) {
+    io.err(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+  try {
+    const keys = new KeyStore(database.db, keyStoreOptions(config));
+    const now = Date.now();
+    if (verb === 'list') {
+      // As when the runtime opened: a fresh database gets its keys.
+      await keys.ensure(now);
+      for (const k of await keys.list()) io.out(`${k.kid}\t${k.alg}\t${k.purpose}\t${k.status}\tcreated ${new Date(k.createdAt).toISOString()}`);
+      return 0;
+    }
+    const kid = args[0];
+    if (kid === undefined) return usage(io, 'keys');
+    const key = await keys.revoke(kid, now);
+    if (key === undefined) {
+      io.err(`No key ${kid}: see tessera keys list.`);
+      return 1;
+    }
+    io.out(`Revoked ${kid}: tokens it signed stop verifying within seconds on every instance.`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
 async function run(
   command: string,
   args: readonly string[],
@@ -145,42 +192,26 @@ async function run(
       );
       return 0;
     }
-    case 'keys revoke': {
-      const kid = rest[0];
-      if (kid === undefined) return usage(io, 'keys');
-      const key = await runtime.keys.revoke(kid, now);
-      if (key === undefined) {
-        io.err(`No key ${kid}: see tessera keys list.`);
-        return 1;
-      }
-      io.out(`Revoked ${kid}: tokens it signed stop verifying within seconds on every instance.`);
-      return 0;
-    }
-    case 'keys list': {
-      for (const k of await runtime.keys.list())
-        io.out(`${k.kid}\t${k.alg}\t${k.purpose}\t${k.status}\tcreated ${new Date(k.createdAt).toISOString()}`);
-      return 0;
-    }
     case 'users add': {
       const { values, positionals } = parseArgs({ args: rest, options: { role: { type: 'string', multiple: true } }, allowPositionals: true });
-      const name = canonicalUsername(positionals[0]);
+      const name = checkNewUsername(positionals[0]);
       if (!name.ok) {
         io.err(`${name.problem}.`);
         return 2;
       }
-      const password = normalisePassword(io.env.TESSERA_PASSWORD ?? readStdin());
+      const password = checkNewPassword(io.env.TESSERA_PASSWORD ?? readStdin(), { username: name.key, minLength: runtime.config.passwordMinLength });
       if (!password.ok) {
         io.err(`${password.problem} (give it in TESSERA_PASSWORD or on standard input).`);
         return 2;
       }
       const user = await runtime.users.create({
-        username: name.value,
+        username: name,
         passwordHash: await runtime.hasher.hash(password.value),
         roles: values.role ?? [],
         now,
       });
       if (user === undefined) {
-        io.err(`The username ${name.value} is taken.`);
+        io.err(`The username ${name.key}, or one that looks like it, is taken.`);
         return 1;
       }
       io.out(`Created ${user.username} (${user.id}).`);
@@ -189,12 +220,37 @@ async function run(
     case 'users disable': {
       const user = await findUser(runtime, rest[0], io);
       if (user === undefined) return 1;
-      await runtime.users.disable(user.id, now);
+      await runtime.users.disable(user.id, now); // bumps the credential version: logins in flight end too
       const ended = await runtime.auth.revokeUserSessions(user.id, 'user_disabled');
       io.out(`Disabled ${user.username}; ${ended.length} session(s) ended.`);
       return 0;
     }
+    case 'users rename': {
+      const user = await findUser(runtime, rest[0], io);
+      if (user === undefined) return 1;
+      const name = checkNewUsername(rest[1]);
+      if (!name.ok) {
+        io.err(rest[1] === undefined ? (HELP.users ?? '') : `${name.problem}.`);
+        return 2;
+      }
+      if (!(await runtime.users.rename(user.id, name))) {
+        io.err(`The username ${name.key}, or one that looks like it, is taken.`);
+        return 1;
+      }
+      io.out(`Renamed ${user.username} to ${name.key}.`);
+      return 0;
+    }
     case 'users list': {
+      if (rest.includes('--collisions')) {
+        const groups = await runtime.users.collisions();
+        for (const group of groups) io.out(group.map((u) => `${u.id}\t${u.username}`).join('\n') + '\n');
+        io.out(
+          groups.length === 0
+            ? 'No usernames look alike.'
+            : `${groups.length} group(s) of look-alike usernames: rename all but one of each (tessera users rename NAME NEW).`,
+        );
+        return 0;
+      }
       for (const u of await runtime.users.list())
         io.out(`${u.id}\t${u.username}\t${u.roles.join(',') || '-'}\t${u.disabledAt === null ? 'active' : 'disabled'}`);
       return 0;
@@ -203,6 +259,8 @@ async function run(
       const { values } = parseArgs({ args: rest, options: { user: { type: 'string' } } });
       const user = await findUser(runtime, values.user, io);
       if (user === undefined) return 1;
+      // The version first, then the sessions, as logout-all: a login in flight cannot outlive this.
+      await runtime.users.bumpCredentialVersion(user.id);
       const ended = await runtime.auth.revokeUserSessions(user.id, 'admin');
       io.out(`Ended ${ended.length} session(s) of ${user.username}.`);
       return 0;
@@ -225,8 +283,7 @@ async function run(
 }
 
 async function findUser(runtime: Runtime, name: string | undefined, io: { err: (s: string) => void }) {
-  const canonical = canonicalUsername(name);
-  const user = canonical.ok ? await runtime.users.byUsername(canonical.value) : undefined;
+  const user = await runtime.users.byUsername(name);
   if (user === undefined) io.err(`No user ${JSON.stringify(name ?? '')}: see tessera users list.`);
   return user;
 }

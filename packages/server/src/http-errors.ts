@@ -2,7 +2,7 @@
 // the server's (validation, throttling, a busy hasher, a database down) and Fastify's (bad JSON, size,
 // media type, 404), and what Node's parser refuses on the raw socket — becomes the library's `errorResult`;
 // anything unexpected is a 500, logged, never a stack trace on the wire. Routes throw; they build no error body.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   errorResult,
@@ -90,7 +90,42 @@ export function handleClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   if (!socket.writable) return void socket.destroy();
   const refusal =
     err.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLargeError() : new InvalidRequestError({ message: 'The request could not be parsed' });
-  const { status, headers, body = '' } = errorAnswer(refusal);
+  writeAndClose(socket, errorAnswer(refusal));
+}
+
+/**
+ * Answers CONNECT (RFC 9110 §9.3.6), which Node hands to the server's `'connect'` listeners and, with
+ * none, answers by dropping the socket. This server is no proxy: 400 `invalid_request` in the JSON
+ * contract (no code of the table is a 405), then the connection closes, as a tunnel request's must.
+ */
+export function handleConnect(_request: IncomingMessage, socket: Duplex): void {
+  // Node has taken its own listeners off a CONNECT socket: a reset must not become an uncaught 'error'.
+  socket.on('error', () => socket.destroy());
+  if (!socket.writable) return void socket.destroy();
+  writeAndClose(socket, errorAnswer(new InvalidRequestError({ message: 'This server is not a proxy: CONNECT is not served' })));
+}
+
+/**
+ * The refusal of an HTTP/1.1 request without exactly one Host line (RFC 9112 §3.2: the server MUST answer 400),
+ * or undefined. HTTP/1.0 may leave Host out. Node's own check answers a bare 400 with no body, so the server
+ * turns it off (`requireHostHeader: false`) and refuses here, in the JSON contract.
+ */
+export function hostRefusal(request: IncomingMessage): InvalidRequestError | undefined {
+  if (request.httpVersionMajor !== 1 || request.httpVersionMinor < 1) return undefined;
+  // Node keeps only the first of two Host lines in `headers`; the raw list shows them all.
+  const raw = request.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+  }
+  if (hosts === 1) return undefined;
+  return new InvalidRequestError({ message: hosts === 0 ? 'An HTTP/1.1 request must send a Host header' : 'Send one Host header' });
+}
+
+/** Writes an answer straight on a socket Node has given up on (no ServerResponse exists), then closes it. */
+function writeAndClose(socket: Duplex, result: HttpResult): void {
+  const { status, headers, body = '' } = result;
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,
     ...Object.entries(headers).map(([k, v]) => `${k}: ${String(v)}`),

@@ -28,6 +28,11 @@ export class Metrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly throttleOverflow = new Counter({
+    name: 'tessera_throttle_overflow_total',
+    help: 'Throttle hits counted in a shared bucket because the in-memory throttle was full of running windows (a flood of new keys).',
+    registers: [this.registry],
+  });
   readonly sessions = new Counter({ name: 'tessera_sessions_created_total', help: 'Sessions opened.', registers: [this.registry] });
   readonly latency = new Histogram({
     name: 'tessera_http_request_duration_seconds',

@@ -69,7 +69,8 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
             revokedTtl: `${config.accessTtl + config.leeway}s`,
             onError: (err: Error) => log.warn({ err: err.message }, 'redis bus error'),
           });
-    const throttle = redisOptions === undefined ? memoryThrottle({ clock }) : redisThrottle(redisOptions);
+    const throttle =
+      redisOptions === undefined ? memoryThrottle({ clock, onOverflow: () => metrics.throttleOverflow.inc() }) : redisThrottle(redisOptions);
     const auth = createTessera({
       keys: rings.access,
       refreshKey: rings.refresh,

@@ -46,6 +46,9 @@ export interface ServerConfig {
   readonly maxSessions: number;
   readonly loginLimit: Limit;
   readonly loginIpLimit: Limit;
+  readonly throttleIpv6Prefix: number;
+  readonly passwordMinLength: number;
+  readonly docs: 'static' | 'interactive';
   readonly hashConcurrency: number;
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
@@ -203,6 +206,24 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
   },
   loginLimit: { env: 'TESSERA_LOGIN_LIMIT', default: '10/15m', doc: 'Login, register and password-change attempts per account.', check: limit },
   loginIpLimit: { env: 'TESSERA_LOGIN_IP_LIMIT', default: '100/15m', doc: 'The same attempts per client address.', check: limit },
+  throttleIpv6Prefix: {
+    env: 'TESSERA_THROTTLE_IPV6_PREFIX',
+    default: '64',
+    doc: 'IPv6 clients are throttled per network of this prefix length (one client usually owns a /64); IPv4 per address.',
+    check: integer(32, 128),
+  },
+  docs: {
+    env: 'TESSERA_DOCS',
+    default: 'static',
+    doc: 'The `/docs` page: `static` (a plain list of routes) or `interactive` (an API explorer from bundled assets).',
+    check: oneOf(['static', 'interactive']),
+  },
+  passwordMinLength: {
+    env: 'TESSERA_PASSWORD_MIN_LENGTH',
+    default: '8',
+    doc: 'Shortest new password, in characters; NIST SP 800-63B-4 asks for 15 where the password is the only factor.',
+    check: integer(8, 64),
+  },
   hashConcurrency: {
     env: 'TESSERA_HASH_CONCURRENCY',
     default: 'auto',
@@ -304,6 +325,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       );
     if (config.alg !== 'HS256' && config.secret !== undefined)
       problems.push(`TESSERA_SECRET is only used with TESSERA_ALG=HS256; unset it or set TESSERA_ALG=HS256 (TESSERA_ALG is ${config.alg}).`);
+    // A page on another origin reaches the cookie routes only through CORS (credentialed fetch with the CSRF
+    // header), so a public origin missing from TESSERA_CORS_ORIGINS can never work. The server's own origin needs
+    // no CORS but is not known from settings: at most one listed origin may be missing, and it is taken to be the
+    // server's own. Compared exactly, as the CORS hook compares the Origin header (app.ts).
+    const cors = new Set(config.corsOrigins);
+    const withoutCors = config.publicOrigins.filter((origin) => !cors.has(origin));
+    if (withoutCors.length > 1)
+      problems.push(
+        `TESSERA_PUBLIC_ORIGINS lists ${withoutCors.join(', ')}, which TESSERA_CORS_ORIGINS does not, but a page on another origin needs CORS to use cookie credentials: add to TESSERA_CORS_ORIGINS every public origin except the server's own (at most one may be left out).`,
+      );
     // The rules joining two library options (TESSERA_LEEWAY below TESSERA_ACCESS_TTL …), named by their variables.
     const options = settings.filter(([, s]) => s.option !== undefined);
     const values = Object.fromEntries(options.map(([key, s]) => [s.option, resolved[key]]));

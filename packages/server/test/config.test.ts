@@ -72,6 +72,9 @@ describe('loadConfig', () => {
       maxSessions: 10,
       loginLimit: { count: 10, window: 900 },
       loginIpLimit: { count: 100, window: 900 },
+      throttleIpv6Prefix: 64,
+      passwordMinLength: 8,
+      docs: 'static',
       hashConcurrency: Math.max(1, availableParallelism() - 1),
       logLevel: 'info',
       purgeInterval: 3600,
@@ -96,6 +99,8 @@ describe('loadConfig', () => {
       TESSERA_LEEWAY: '30s',
       TESSERA_COOKIE_SECURE: 'no',
       TESSERA_PUBLIC_ORIGINS: 'https://app.example, https://admin.example',
+      // A listed origin other than the server's own must be allowed by CORS too.
+      TESSERA_CORS_ORIGINS: 'https://app.example',
       TESSERA_KEYS_SECRET: SECRET,
       TESSERA_LOGIN_LIMIT: '5/1m',
     });

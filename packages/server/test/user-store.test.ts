@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/connect.js';
-import { UserStore } from '../src/users/user-store.js';
+import { UserStore, type CheckedUsername } from '../src/users/user-store.js';
+import { usernameKey, usernameSkeleton } from '../src/users/username/index.js';
+
+/** A stored name as the store takes it (the rules for new names are not what these tests are about). */
+const named = (name: string): CheckedUsername => ({ ok: true, key: usernameKey(name), skeleton: usernameSkeleton(usernameKey(name)) });
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-users-'));
 const opened: Database[] = [];
@@ -27,7 +31,7 @@ const T0 = Date.UTC(2030, 0, 1);
 describe('UserStore.recentById', () => {
   it("reuses a read for less than a second, then sees another process's change", async () => {
     const { server, cli } = await twoStores();
-    const user = await server.create({ username: 'ada', passwordHash: 'h', now: T0 });
+    const user = await server.create({ username: named('ada'), passwordHash: 'h', now: T0 });
     expect((await server.recentById(user!.id, T0))?.disabledAt).toBeNull();
     expect(await cli.disable(user!.id, T0)).toBe(true);
     expect((await server.recentById(user!.id, T0 + 999))?.disabledAt).toBeNull();
@@ -36,7 +40,7 @@ describe('UserStore.recentById', () => {
 
   it('drops a user at once when this store disables them or changes their password', async () => {
     const { server } = await twoStores();
-    const user = await server.create({ username: 'bob', passwordHash: 'old', now: T0 });
+    const user = await server.create({ username: named('bob'), passwordHash: 'old', now: T0 });
     expect((await server.recentById(user!.id, T0))?.passwordHash).toBe('old');
     await server.setPassword(user!.id, 'new', T0);
     expect((await server.recentById(user!.id, T0))?.passwordHash).toBe('new');
@@ -46,7 +50,7 @@ describe('UserStore.recentById', () => {
 
   it('keeps no read that overlapped a change here', async () => {
     const { server } = await twoStores();
-    const user = await server.create({ username: 'cy', passwordHash: 'h', now: T0 });
+    const user = await server.create({ username: named('cy'), passwordHash: 'h', now: T0 });
     const racing = server.recentById(user!.id, T0);
     await server.disable(user!.id, T0);
     await racing;
@@ -56,7 +60,7 @@ describe('UserStore.recentById', () => {
 
   it('reads again when the clock went back, rather than trust an entry from its future', async () => {
     const { server, cli } = await twoStores();
-    const user = await server.create({ username: 'dee', passwordHash: 'h', now: T0 });
+    const user = await server.create({ username: named('dee'), passwordHash: 'h', now: T0 });
     await server.recentById(user!.id, T0);
     await cli.disable(user!.id, T0);
     expect((await server.recentById(user!.id, T0 - 10))?.disabledAt).toBe(T0);

@@ -2,20 +2,33 @@
 // once over Kysely for SQLite and Postgres; times are epoch milliseconds in int8.
 import type { MigrationSet } from '@tessera/auth/stores/sql';
 import { sql, type ColumnType, type Kysely, type Migration } from 'kysely';
+import { usernameKey, usernameSkeleton } from '../users/username/index.js';
 
 type EpochMs = ColumnType<number | string, number, number>;
 type MaybeEpochMs = ColumnType<number | string | null, number | null, number | null>;
 
 export interface UsersTable {
   id: string;
-  /** Canonical (NFKC, case-folded); unique. */
+  /** The name as stored when the account was made or renamed: the username key since 0002, the legacy form before; unique. */
   username: string;
+  /** The username key (NFKC, full case fold, NFKC): what login looks up after the stored form. */
+  username_key: string;
+  /** The UTS #39 skeleton of the key: unique among users, so look-alike names cannot coexist. */
+  username_skeleton: string;
+  /** 1 for rows that shared a skeleton when 0002 ran: left out of the unique index until one is renamed. */
+  username_collides: ColumnType<number, number | undefined, number>;
   password_hash: string;
   /** JSON array of role names. */
   roles: string;
   disabled_at: MaybeEpochMs;
   created_at: EpochMs;
   password_changed_at: EpochMs;
+  /**
+   * Bumped in the same statement as every change that must cut off logins in flight (a new
+   * password hash, a disable, a logout-all); a login compares it before and after storing its
+   * session (docs/security.md). A counter, never a time: instances' clocks differ.
+   */
+  credential_version: ColumnType<number, number | undefined, number>;
 }
 
 export interface KeysTable {
@@ -72,6 +85,47 @@ const MIGRATIONS: Record<string, Migration> = {
         .column('purpose')
         .unique()
         .where(sql.ref('status'), '=', 'current')
+        .execute();
+    },
+  },
+  '0002_username_skeletons': {
+    // Keys and skeletons of existing users (docs/security.md "Usernames"): rows whose skeletons
+    // collide are all kept and marked, and stay out of the unique index until an operator renames one.
+    async up(db: Kysely<unknown>) {
+      for (const column of ['username_key', 'username_skeleton']) await db.schema.alterTable('tessera_users').addColumn(column, 'text').execute();
+      await db.schema
+        .alterTable('tessera_users')
+        .addColumn('username_collides', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      const users = db as unknown as Kysely<ServerDatabase>;
+      const rows = await users.selectFrom('tessera_users').select(['id', 'username']).execute();
+      const keyed = rows.map((row) => ({ id: row.id, key: usernameKey(row.username), skeleton: '' }));
+      const seen = new Map<string, number>();
+      for (const row of keyed) {
+        row.skeleton = usernameSkeleton(row.key);
+        seen.set(row.skeleton, (seen.get(row.skeleton) ?? 0) + 1);
+      }
+      for (const row of keyed)
+        await users
+          .updateTable('tessera_users')
+          .set({ username_key: row.key, username_skeleton: row.skeleton, username_collides: (seen.get(row.skeleton) ?? 0) > 1 ? 1 : 0 })
+          .where('id', '=', row.id)
+          .execute();
+      await db.schema.createIndex('tessera_users_key').on('tessera_users').column('username_key').execute();
+      await db.schema
+        .createIndex('tessera_users_one_skeleton')
+        .on('tessera_users')
+        .column('username_skeleton')
+        .unique()
+        .where(sql.ref('username_collides'), '=', 0)
+        .execute();
+    },
+  },
+  '0003_credential_version': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('tessera_users')
+        .addColumn('credential_version', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
     },
   },

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { createKeyRing, exportPrivateJwk, generateKey, generateRefreshKey, importKey, type Algorithm, type Key, type KeyRing } from '@tessera/auth';
 import type { Kysely } from 'kysely';
 import { ms, type ServerDatabase } from '../db/schema.js';
-import { seal, unseal } from './sealing.js';
+import type { ServerConfig } from '../settings.js';
+import { seal, sealingKey, unseal } from './sealing.js';
 
 export type KeyStatus = 'next' | 'current' | 'retired' | 'revoked';
 
@@ -37,6 +38,11 @@ export interface KeyStoreOptions {
   retireFor: number;
 }
 
+/** The KeyStore options a configuration implies. */
+export function keyStoreOptions(config: ServerConfig): KeyStoreOptions {
+  return { alg: config.alg, secret: config.secret, sealing: sealingKey(config.keysSecret), retireFor: config.accessTtl + config.leeway };
+}
+
 export class KeyStore {
   readonly #db: Kysely<ServerDatabase>;
   readonly #options: KeyStoreOptions;
@@ -56,10 +62,7 @@ export class KeyStore {
   async load(now: number): Promise<LoadedKeys> {
     const rows = await this.#db.selectFrom('tessera_keys').selectAll().where('status', 'in', ['next', 'current', 'retired']).execute();
     const live = rows.filter((r) => r.status !== 'retired' || (ms(r.expires_at) ?? 0) > now);
-    const toKey = (row: (typeof rows)[number]): Key => {
-      const jwk: unknown = JSON.parse(unseal(row.private_jwk, row.kid, this.#options.sealing));
-      return importKey({ alg: row.alg as Algorithm, jwk: jwk as never, kid: row.kid, purpose: row.purpose as 'access' | 'refresh' });
-    };
+    const toKey = (row: (typeof rows)[number]): Key => readKeyRow(row, rows, this.#options.sealing);
     const refreshRow = live.find((r) => r.purpose === 'refresh' && r.status === 'current');
     if (refreshRow === undefined)
       throw new Error('No current refresh-token key: run `tessera keys generate` or start the server once to create one.');
@@ -195,6 +198,74 @@ export class KeyStore {
     if (this.#options.secret !== undefined)
       throw new Error(`Cannot ${what}: with TESSERA_ALG=HS256 the access key is TESSERA_SECRET; change the secret to rotate it.`);
   }
+}
+
+/**
+ * A key row that cannot be turned back into a key (damaged text, a partial restore, a hand edit): one
+ * sentence naming the key and the way out, and never the parser's message, which may quote the row.
+ */
+/** What `readKeyRow` reads of a row. */
+interface StoredKey {
+  readonly kid: string;
+  readonly alg: string;
+  readonly purpose: string;
+  readonly private_jwk: string;
+}
+
+export class KeyRowError extends Error {
+  constructor(
+    readonly kid: string,
+    reason: string,
+  ) {
+    super(
+      `Key ${kid} in the keys table cannot be read (${reason}): restore it from a backup, or withdraw it with \`tessera keys revoke ${kid}\` and restart.`,
+    );
+    this.name = 'KeyRowError';
+  }
+}
+
+/** One stored row as a Key; a row that cannot be read is a KeyRowError naming its kid. */
+function readKeyRow(row: StoredKey, others: readonly StoredKey[], sealing: Buffer | undefined): Key {
+  let text: string;
+  try {
+    text = unseal(row.private_jwk, row.kid, sealing);
+  } catch (err) {
+    throw undecryptable(row, others, sealing, err);
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(text);
+  } catch {
+    throw new KeyRowError(row.kid, 'its private key is not valid JSON');
+  }
+  try {
+    return importKey({ alg: row.alg as Algorithm, jwk: jwk as never, kid: row.kid, purpose: row.purpose as 'access' | 'refresh' });
+  } catch {
+    throw new KeyRowError(row.kid, `its private key is not a usable ${row.alg} key`);
+  }
+}
+
+/**
+ * Why a sealed row did not open. AES-GCM cannot tell a wrong secret from a damaged row (the tag fails
+ * either way), so the other sealed rows decide: if one opens, the secret is right and this row is
+ * damaged; if none does, the secret is wrong (`unseal`'s own sentence, as with no secret at all).
+ */
+function undecryptable(row: StoredKey, others: readonly StoredKey[], sealing: Buffer | undefined, err: unknown): unknown {
+  if (sealing === undefined) return err;
+  const opensWith = (other: StoredKey, key: Buffer | undefined): boolean => {
+    try {
+      unseal(other.private_jwk, other.kid, key);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Without a key, `unseal` passes plain rows through and refuses sealed ones.
+  const sealed = others.filter((other) => other.kid !== row.kid && !opensWith(other, undefined));
+  if (sealed.some((other) => opensWith(other, sealing)))
+    return new KeyRowError(row.kid, 'it does not decrypt, though other keys do with TESSERA_KEYS_SECRET');
+  if (sealed.length > 0) return err;
+  return new KeyRowError(row.kid, 'it does not decrypt with TESSERA_KEYS_SECRET: if that is the secret it was sealed with, the row is damaged');
 }
 
 function newKid(): string {

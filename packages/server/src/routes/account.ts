@@ -3,65 +3,74 @@
 import {
   InvalidCredentialsError,
   jsonResult,
-  RateLimitedError,
+  TokenRevokedError,
   tokenResult,
   UserInvalidError,
   UsernameTakenError,
   ValidationError,
   type AuthRequest,
+  type LoginIdentity,
   type Transport,
 } from '@tessera/auth';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { send } from '../http-errors.js';
 import type { Runtime } from '../runtime.js';
-import { canonicalUsername, normalisePassword } from '../users/credentials.js';
+import { LoginThrottle } from '../users/login-throttle.js';
+import { checkNewPassword, normaliseLoginPassword } from '../users/password-policy.js';
+import { checkNewUsername, usernameKey } from '../users/username/index.js';
 import type { User } from '../users/user-store.js';
 import { schemas } from './schemas.js';
 
-/** Throttles an attempt per account-and-address and per address (so nobody can lock a victim out). */
-async function throttle(runtime: Runtime, action: string, account: string, ip: string): Promise<void> {
-  const { loginLimit, loginIpLimit } = runtime.config;
-  const [pair, address] = await Promise.all([
-    runtime.throttle.hit(`${action}:${account}|${ip}`, { limit: loginLimit.count, windowMs: loginLimit.window * 1000 }),
-    runtime.throttle.hit(`${action}-ip:${ip}`, { limit: loginIpLimit.count, windowMs: loginIpLimit.window * 1000 }),
-  ]);
-  const refused = [pair, address].filter((r) => !r.allowed);
-  if (refused.length > 0) throw new RateLimitedError({ retryAfter: Math.max(...refused.map((r) => r.retryAfterMs)) / 1000 });
-}
-
+/** A checked field's value; a refusal is 422 with the rule's own sentence. */
 function field<T>(result: { ok: true; value: T } | { ok: false; problem: string }): T {
   if (!result.ok) throw new ValidationError({ message: result.problem });
   return result.value;
 }
 
+/** The account a throttle counts for a login name as typed: look-alike spellings count as one. */
+function throttleAccount(value: unknown): string {
+  return typeof value === 'string' && value.length <= 1024 ? usernameKey(value) : 'invalid';
+}
+
 export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { users, hasher, auth, clock } = runtime;
   const body = (request: FastifyRequest): Record<string, unknown> => (request.body ?? {}) as Record<string, unknown>;
+  const throttle = new LoginThrottle(runtime.throttle, runtime.config, (err) => runtime.log.warn({ err: String(err) }, 'throttle reset failed'));
 
   app.post('/auth/register', { schema: schemas.register }, async (request, reply) => {
-    const username = field(canonicalUsername(body(request).username));
-    const password = field(normalisePassword(body(request).password));
-    await throttle(runtime, 'register', username, request.ip);
-    const user = await users.create({ username, passwordHash: await hasher.hash(password), now: clock.now() });
+    const name = checkNewUsername(body(request).username);
+    if (!name.ok) {
+      // A mixed-script look-alike of a taken name (Cyrillic а in "dаve") is answered as taken.
+      if (name.lookalikeOf !== undefined && (await users.skeletonTaken(name.lookalikeOf))) throw new UsernameTakenError();
+      throw new ValidationError({ message: name.problem });
+    }
+    const password = field(checkNewPassword(body(request).password, { username: name.key, minLength: runtime.config.passwordMinLength }));
+    const attempt = await throttle.begin('register', name.key, request.ip);
+    const user = await users.create({ username: name, passwordHash: await hasher.hash(password), now: clock.now() });
     if (user === undefined) throw new UsernameTakenError();
+    await attempt.succeeded();
     return send(reply, jsonResult(201, { id: user.id, username: user.username }));
   });
 
   /** The credential check: same answer and same work for an unknown user and a wrong password. */
-  const check = async (raw: unknown, request: AuthRequest): Promise<{ sub: string; claims: Record<string, unknown> } | null> => {
+  const check = async (raw: unknown, request: AuthRequest): Promise<LoginIdentity | null> => {
     const input = (raw ?? {}) as Record<string, unknown>;
-    const name = canonicalUsername(input.username);
-    const password = normalisePassword(input.password);
+    // Login applies no rule for new names or passwords: it finds whatever was stored.
+    const password = normaliseLoginPassword(input.password);
     const ip = request.ip ?? 'unknown';
-    await throttle(runtime, 'login', name.ok ? name.value : 'invalid', ip);
-    const user = name.ok ? await users.byUsername(name.value) : undefined;
+    const attempt = await throttle.begin('login', throttleAccount(input.username), ip);
+    const user = await users.byUsername(input.username);
     const ok =
       user !== undefined && user.disabledAt === null && password.ok
         ? await hasher.verify(user.passwordHash, password.value)
         : await hasher.verifyNobody(password.ok ? password.value : '');
     runtime.metrics.logins.inc({ result: ok ? 'success' : 'failure' });
     if (!ok || user === undefined) return null;
-    return { sub: user.id, claims: { roles: [...user.roles] } };
+    await attempt.succeeded();
+    // The cut-off (docs/security.md): the version read with the hash must still stand once the session
+    // is stored, or a password change, disable or logout-all ran meanwhile and the session ends.
+    const version = user.credentialVersion;
+    return { sub: user.id, claims: { roles: [...user.roles] }, stillValid: async () => (await users.credentialVersion(user.id)) === version };
   };
   app.post('/auth/login', { schema: schemas.login }, app.tessera.login(check, { transports: runtime.config.transports }));
 
@@ -75,12 +84,16 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
     // Read afresh, not the guard's copy (up to a second old): the hash checked must be the current one.
     const user = await users.byId((caller.user as User).id);
     if (user === undefined || user.disabledAt !== null) throw new UserInvalidError();
-    const current = normalisePassword(body(request).current_password);
-    const next = field(normalisePassword(body(request).new_password));
-    await throttle(runtime, 'password', user.id, request.ip);
+    const current = normaliseLoginPassword(body(request).current_password);
+    const next = field(checkNewPassword(body(request).new_password, { username: user.username, minLength: runtime.config.passwordMinLength }));
+    const attempt = await throttle.begin('password', user.id, request.ip);
     if (!current.ok || !(await hasher.verify(user.passwordHash, current.value)))
       throw new InvalidCredentialsError({ message: 'The current password is not right' });
-    await users.setPassword(user.id, await hasher.hash(next), clock.now());
+    await attempt.succeeded();
+    // Only over the version the current password was checked against: a change that landed since
+    // (another password, a disable, a logout-all) has revoked this caller's session already.
+    const version = await users.setPassword(user.id, await hasher.hash(next), clock.now(), user.credentialVersion);
+    if (version === undefined) throw superseded();
     await auth.revokeUserSessions(user.id, 'password_change');
     const transport = transportOf(request, caller.location, auth.config.cookies.names.refresh);
     const tokens = await auth.openSession({
@@ -90,8 +103,17 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
       userAgent: request.headers['user-agent'],
       ip: request.ip,
     });
+    // The new session is cut off like a login's: a change after ours may have revoked before it was stored.
+    if ((await users.credentialVersion(user.id)) !== version) {
+      await auth.revokeSession(tokens.sid, 'logout_all');
+      throw superseded();
+    }
     return send(reply, tokenResult(auth.config, tokens, transport));
   });
+}
+
+function superseded(): TokenRevokedError {
+  return new TokenRevokedError({ message: 'The account changed again while the password was being changed; sign in again' });
 }
 
 /** The transport the caller's session uses, so the new pair after a password change travels the same way. */

@@ -6,13 +6,16 @@ import type { Runtime } from '../runtime.js';
 import { schemas } from './schemas.js';
 
 export function sessionRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { auth } = runtime;
+  const { auth, users } = runtime;
 
   app.post('/auth/refresh', { schema: schemas.refresh }, app.tessera.refresh());
   app.post('/auth/logout', { schema: schemas.logout }, app.tessera.logout());
 
   app.post('/auth/logout-all', { schema: schemas.logoutAll, preHandler: app.tessera.required() }, async (request, reply) => {
-    await auth.revokeUserSessions(app.tessera.identity(request).sub, 'logout_all');
+    const { sub } = app.tessera.identity(request);
+    // The version first, then the sessions: a login in flight either is revoked here or sees the bump.
+    await users.bumpCredentialVersion(sub);
+    await auth.revokeUserSessions(sub, 'logout_all');
     return send(reply, loggedOutResult(auth.config));
   });
 

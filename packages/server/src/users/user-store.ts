@@ -1,9 +1,14 @@
-// Users in the server database. Usernames arrive canonical (credentials.ts); uniqueness is the
-// database's unique index, so two simultaneous registrations cannot both succeed.
+// Users in the server database. New usernames arrive checked (username/), with their key and
+// skeleton; uniqueness of the skeleton is the database's unique index, so two simultaneous
+// registrations of look-alike names cannot both succeed.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { DatabaseUnavailableError } from '../db/connect.js';
 import { ms, type ServerDatabase } from '../db/schema.js';
+import { lookupKeys, type NewUsername } from './username/index.js';
+
+/** A username that passed the rules for new names: the key it is stored under and its skeleton. */
+export type CheckedUsername = Extract<NewUsername, { ok: true }>;
 
 export interface User {
   readonly id: string;
@@ -13,6 +18,8 @@ export interface User {
   readonly disabledAt: number | null;
   readonly createdAt: number;
   readonly passwordChangedAt: number;
+  /** Read with the hash at login; see `credentialVersion`. */
+  readonly credentialVersion: number;
 }
 
 /**
@@ -50,57 +57,156 @@ export class UserStore {
     return user;
   }
 
-  /** Creates a user, or answers undefined when the username is taken. */
-  async create(input: { username: string; passwordHash: string; roles?: readonly string[]; now: number }): Promise<User | undefined> {
+  /** Creates a user, or answers undefined when the username, or one that looks like it, is taken. */
+  async create(input: { username: CheckedUsername; passwordHash: string; roles?: readonly string[]; now: number }): Promise<User | undefined> {
+    const { key, skeleton } = input.username;
+    // Rows marked as colliding are outside the unique index: look for them here (the index still
+    // settles two registrations racing each other).
+    if (await this.#skeletonTaken(skeleton)) return undefined;
     const user: User = {
       id: randomBytes(12).toString('base64url'),
-      username: input.username,
+      username: key,
       passwordHash: input.passwordHash,
       roles: [...(input.roles ?? [])],
       disabledAt: null,
       createdAt: input.now,
       passwordChangedAt: input.now,
+      credentialVersion: 0,
     };
     const inserted = await answer(
       this.#db
         .insertInto('tessera_users')
         .values({
           id: user.id,
-          username: user.username,
+          username: key,
+          username_key: key,
+          username_skeleton: skeleton,
           password_hash: user.passwordHash,
           roles: JSON.stringify(user.roles),
           disabled_at: null,
           created_at: user.createdAt,
           password_changed_at: user.passwordChangedAt,
         })
-        .onConflict((c) => c.column('username').doNothing())
+        .onConflict((c) => c.doNothing())
         .returning('id')
         .executeTakeFirst(),
     );
     return inserted === undefined ? undefined : user;
   }
 
-  async byUsername(username: string): Promise<User | undefined> {
-    return toUser(await answer(this.#db.selectFrom('tessera_users').selectAll().where('username', '=', username).executeTakeFirst()));
+  /**
+   * The user a login names: the stored form first (rows from before the username key keep their
+   * legacy form), then the key. No rule for new names applies here. A key shared by rows that
+   * collide names nobody: the stored form of each still finds it.
+   */
+  async byUsername(input: unknown): Promise<User | undefined> {
+    const [stored, key] = lookupKeys(input);
+    if (stored === undefined) return undefined;
+    const exact = await answer(this.#db.selectFrom('tessera_users').selectAll().where('username', '=', stored).executeTakeFirst());
+    if (exact !== undefined) return toUser(exact);
+    const rows = await answer(
+      this.#db
+        .selectFrom('tessera_users')
+        .selectAll()
+        .where('username_key', '=', key ?? stored)
+        .limit(2)
+        .execute(),
+    );
+    return rows.length === 1 ? toUser(rows[0]) : undefined;
+  }
+
+  /**
+   * Gives a user a new name (an operator's `tessera users rename`); answers false when the name,
+   * or one that looks like it, belongs to someone else. A row that no longer collides with anyone
+   * goes back under the unique index.
+   */
+  async rename(id: string, username: CheckedUsername): Promise<boolean> {
+    const { key, skeleton } = username;
+    const before = await answer(this.#db.selectFrom('tessera_users').select('username_skeleton').where('id', '=', id).executeTakeFirst());
+    if (before === undefined || (await this.#skeletonTaken(skeleton, id))) return false;
+    this.#forget(id);
+    try {
+      await this.#db
+        .updateTable('tessera_users')
+        .set({ username: key, username_key: key, username_skeleton: skeleton, username_collides: 0 })
+        .where('id', '=', id)
+        .execute();
+    } catch (cause) {
+      // The unique index: another row took a look-alike name at the same moment.
+      if (await this.#skeletonTaken(skeleton, id)) return false;
+      throw new DatabaseUnavailableError('The user database did not answer.', cause);
+    } finally {
+      this.#forget(id);
+    }
+    await this.#settle(before.username_skeleton);
+    return true;
+  }
+
+  /** Users whose names looked alike when usernames got skeletons, grouped by skeleton: each group awaits a rename. */
+  async collisions(): Promise<User[][]> {
+    const rows = await answer(
+      this.#db
+        .selectFrom('tessera_users')
+        .selectAll()
+        .where('username_collides', '=', 1)
+        .orderBy('username_skeleton')
+        .orderBy('created_at')
+        .execute(),
+    );
+    const groups = new Map<string, User[]>();
+    for (const row of rows) groups.set(row.username_skeleton, [...(groups.get(row.username_skeleton) ?? []), toUser(row) as User]);
+    return [...groups.values()];
+  }
+
+  /** Whether a user's name has this skeleton, i.e. looks like the name it was made from. */
+  async skeletonTaken(skeleton: string): Promise<boolean> {
+    return this.#skeletonTaken(skeleton);
+  }
+
+  async #skeletonTaken(skeleton: string, except?: string): Promise<boolean> {
+    let query = this.#db.selectFrom('tessera_users').select('id').where('username_skeleton', '=', skeleton);
+    if (except !== undefined) query = query.where('id', '!=', except);
+    return (await answer(query.limit(1).executeTakeFirst())) !== undefined;
+  }
+
+  /** After a rename: the last row left of a colliding group rejoins the unique index. */
+  async #settle(skeleton: string): Promise<void> {
+    const rows = await answer(
+      this.#db.selectFrom('tessera_users').select(['id', 'username_collides']).where('username_skeleton', '=', skeleton).execute(),
+    );
+    const [only] = rows;
+    if (rows.length === 1 && only !== undefined && only.username_collides === 1)
+      await answer(this.#db.updateTable('tessera_users').set({ username_collides: 0 }).where('id', '=', only.id).execute());
   }
 
   async byId(id: string): Promise<User | undefined> {
     return toUser(await answer(this.#db.selectFrom('tessera_users').selectAll().where('id', '=', id).executeTakeFirst()));
   }
 
-  async setPassword(id: string, passwordHash: string, now: number): Promise<void> {
+  /**
+   * Writes a new password hash and bumps the credential version in the same statement; answers the
+   * version written, or undefined when there is no such user or (with `expected`) its version is no
+   * longer `expected`, since the old password was checked. The caller revokes the user's sessions after.
+   */
+  async setPassword(id: string, passwordHash: string, now: number, expected?: number): Promise<number | undefined> {
     this.#forget(id);
-    await answer(this.#db.updateTable('tessera_users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', id).execute());
+    let query = this.#db
+      .updateTable('tessera_users')
+      .set((eb) => ({ password_hash: passwordHash, password_changed_at: now, credential_version: eb('credential_version', '+', 1) }))
+      .where('id', '=', id);
+    if (expected !== undefined) query = query.where('credential_version', '=', expected);
+    const row = await answer(query.returning('credential_version').executeTakeFirst());
     this.#forget(id);
+    return row === undefined ? undefined : Number(row.credential_version);
   }
 
-  /** Disables a user; answers whether this call disabled them. */
+  /** Disables a user, bumping the credential version in the same statement; answers whether this call disabled them. */
   async disable(id: string, now: number): Promise<boolean> {
     this.#forget(id);
     const row = await answer(
       this.#db
         .updateTable('tessera_users')
-        .set({ disabled_at: now })
+        .set((eb) => ({ disabled_at: now, credential_version: eb('credential_version', '+', 1) }))
         .where('id', '=', id)
         .where('disabled_at', 'is', null)
         .returning('id')
@@ -108,6 +214,28 @@ export class UserStore {
     );
     this.#forget(id);
     return row !== undefined;
+  }
+
+  /** Bumps the credential version alone (logout-all): logins in flight then end their own sessions. */
+  async bumpCredentialVersion(id: string): Promise<void> {
+    await answer(
+      this.#db
+        .updateTable('tessera_users')
+        .set((eb) => ({ credential_version: eb('credential_version', '+', 1) }))
+        .where('id', '=', id)
+        .execute(),
+    );
+  }
+
+  /**
+   * The user's credential version now, read from the database (never the recent-read cache);
+   * undefined when the user is gone. A login compares it, once its session is stored, with the
+   * version it read with the hash: a change in between means a password change, a disable or a
+   * logout-all ran while it did, and its session must end (docs/security.md).
+   */
+  async credentialVersion(id: string): Promise<number | undefined> {
+    const row = await answer(this.#db.selectFrom('tessera_users').select('credential_version').where('id', '=', id).executeTakeFirst());
+    return row === undefined ? undefined : Number(row.credential_version);
   }
 
   /** Drops a cached user, before and after a change: a read overlapping the change is not kept either. */
@@ -144,6 +272,7 @@ function toUser(
         disabled_at: number | string | null;
         created_at: number | string;
         password_changed_at: number | string;
+        credential_version: number | string;
       }
     | undefined,
 ): User | undefined {
@@ -157,5 +286,6 @@ function toUser(
     disabledAt: ms(row.disabled_at),
     createdAt: ms(row.created_at),
     passwordChangedAt: ms(row.password_changed_at),
+    credentialVersion: Number(row.credential_version),
   };
 }
