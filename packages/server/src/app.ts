@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import { CSRF_HEADER } from '@tessera/auth/protocol';
 import { tessera } from '@tessera/auth/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { openApiOptions } from './docs/openapi.js';
 import { handleClientError, handleConnect, handleError, handleNotFound, hostRefusal } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
 import { operationRoutes } from './routes/operations.js';
@@ -75,16 +76,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Tessera',
-        version: '0.1.0',
-        description: 'JWT access and refresh tokens: login, rotation with reuse detection, revocation by session.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-  });
+  // The document's frame (info, servers, tags, security schemes with this server's cookie names); the operations come from the route schemas.
+  await app.register(swagger, openApiOptions(auth.config));
   await app.register(tessera, {
     auth,
     // Every guarded request and refresh checks its user (from a read at most a second old): a disabled user is refused.

@@ -3,7 +3,8 @@
 /** The part of the OpenAPI document the docs page reads. */
 export interface OpenApiDocument {
   info: { title: string; version: string; description?: string };
-  paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: unknown[] }>>;
+  paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: Record<string, unknown>[] }>>;
+  components?: { securitySchemes?: Record<string, { type: string; in?: string; name?: string }> };
 }
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1d2433}
@@ -25,11 +26,26 @@ export function homePage(): string {
   );
 }
 
+/** What an operation's security requirements ask for, in words: "Bearer access token, or __Host-tessera-access cookie + X-CSRF-Token header". */
+function credentials(doc: OpenApiDocument, security: readonly Record<string, unknown>[] | undefined): string {
+  const schemes = doc.components?.securitySchemes ?? {};
+  const name = (key: string): string => {
+    const scheme = schemes[key];
+    return scheme?.type === 'apiKey'
+      ? `${scheme.name ?? key} ${scheme.in ?? ''}`.trim()
+      : `Bearer ${key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`;
+  };
+  const ways = (security ?? []).map((requirement) =>
+    Object.keys(requirement).length === 0 ? 'a body token' : Object.keys(requirement).map(name).join(' + '),
+  );
+  return ways.length === 0 ? '' : ` <em>(${escape(ways.join(', or '))})</em>`;
+}
+
 export function docsPage(doc: OpenApiDocument): string {
   const rows = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(
       ([method, op]) =>
-        `<tr><td class="m">${escape(method.toUpperCase())}</td><td><code>${escape(path)}</code></td><td>${escape(op.summary ?? '')}${op.security ? ' <em>(access token)</em>' : ''}</td></tr>`,
+        `<tr><td class="m">${escape(method.toUpperCase())}</td><td><code>${escape(path)}</code></td><td>${escape(op.summary ?? '')}${credentials(doc, op.security)}</td></tr>`,
     ),
   );
   return layout(

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { demoRoutes } from '../demo/serve.js';
+import { interactiveDocs } from '../docs/interactive.js';
 import { metricsTokenRefused, send } from '../http-errors.js';
 import { docsPage, type OpenApiDocument } from '../pages.js';
 import { schemas } from './schemas.js';
@@ -56,6 +57,7 @@ export function operationRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(app.swagger())),
   );
-  app.get('/docs', { schema: { hide: true } }, async (_request, reply) => page(reply, docsPage(app.swagger() as OpenApiDocument)));
+  if (runtime.config.docs === 'interactive') app.register(interactiveDocs, { pageHeaders: PAGE_HEADERS });
+  else app.get('/docs', { schema: { hide: true } }, async (_request, reply) => page(reply, docsPage(app.swagger() as OpenApiDocument)));
   demoRoutes(app, PAGE_HEADERS);
 }

@@ -1,0 +1,178 @@
+// The OpenAPI document at /openapi.json: Redocly's CLI (its `recommended` rules, the real binary as a child process)
+// finds no error and no warning in it; it describes every operation (operationId, security, refusals by status with
+// their codes, the optional bodies of refresh and logout, the cookies and the CSRF header); and what the server
+// answers to bad requests of every kind is what the document lists.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ERRORS, type ErrorCode } from '@tessera/auth/protocol';
+import { sqliteBackend, type Answer } from '@tessera/test-kit';
+import type { TestServer } from '@tessera/test-kit/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startServer } from './support/harness.js';
+
+const REDOCLY = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'redocly');
+
+interface Operation {
+  operationId?: string;
+  security?: Record<string, string[]>[];
+  requestBody?: { required?: boolean; content: Record<string, { schema: { properties?: Record<string, unknown> } }> };
+  responses: Record<string, { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: ErrorSchema }> }>;
+}
+interface ErrorSchema {
+  properties?: { error?: { enum?: string[] } };
+}
+interface Document {
+  info: { license?: { name: string; url?: string; identifier?: string } };
+  servers?: { url: string }[];
+  tags?: { name: string; description?: string }[];
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, { type: string; in?: string; name?: string; scheme?: string }> };
+}
+
+interface LintReport {
+  totals: { errors: number; warnings: number; ignored: number };
+  problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
+}
+
+/** Runs `redocly lint --extends=recommended --format=json` on a file, in an empty folder (no redocly.yaml is picked up). */
+function redoclyLint(file: string, cwd: string): Promise<LintReport> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [REDOCLY, 'lint', '--extends=recommended', '--format=json', file],
+      // No telemetry and no update check: the CLI would otherwise try to reach its vendor.
+      { cwd, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        // Exit 1 when problems are found: the JSON report on stdout says which.
+        try {
+          resolve(JSON.parse(stdout) as LintReport);
+        } catch {
+          reject(new Error(`redocly lint gave no JSON report (${String(error)}): ${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+describe('the OpenAPI document', () => {
+  const backend = sqliteBackend();
+  const folder = mkdtempSync(join(tmpdir(), 'tessera-openapi-'));
+  let server: TestServer;
+  let doc: Document;
+  let text: string;
+
+  beforeAll(async () => {
+    server = await startServer(backend.env);
+    const reply = await call(server.url, 'GET', '/openapi.json');
+    expect(reply.status).toBe(200);
+    text = reply.text;
+    doc = JSON.parse(text) as Document;
+  });
+  afterAll(async () => {
+    await server?.close();
+    await backend.cleanup();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const operations = (): [string, Operation][] =>
+    Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]): [string, Operation] => [`${method.toUpperCase()} ${path}`, op]),
+    );
+  const operation = (route: string): Operation => {
+    const found = operations().find(([name]) => name === route);
+    if (found === undefined) throw new Error(`${route} is not in the document`);
+    return found[1];
+  };
+
+  it("passes Redocly's recommended rules with no error and no warning", async () => {
+    const file = join(folder, 'openapi.json');
+    writeFileSync(file, text);
+    const report = await redoclyLint(file, folder);
+    const problems = report.problems.map((p) => `${p.severity} ${p.ruleId} at ${p.location[0]?.pointer ?? '?'}: ${p.message}`);
+    expect(problems).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+
+  it('names every operation, says who may call it, and lists its refusals by status with their codes', () => {
+    const ids = operations().map(([, op]) => op.operationId);
+    expect(new Set(ids).size).toBe(12);
+    for (const [route, op] of operations()) {
+      expect(op.operationId, route).toMatch(/^[A-Za-z]+$/);
+      expect(op.security, route).toBeDefined();
+      for (const requirement of op.security ?? [])
+        for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes, route).toHaveProperty(scheme);
+      for (const [status, response] of Object.entries(op.responses)) {
+        expect(response.description, `${route} ${status}`).not.toBe('Default Response');
+        const codes = response.content?.['application/json']?.schema.properties?.error?.enum;
+        if (Number(status) < 400 || (route === 'GET /readyz' && status === '503')) continue;
+        expect(codes, `${route} ${status}`).toBeDefined();
+        for (const code of codes ?? []) expect(ERRORS[code as ErrorCode]?.status, `${route} ${status} ${code}`).toBe(Number(status));
+        if (status === '401') expect(response.headers, route).toHaveProperty('WWW-Authenticate');
+        if (status === '429') expect(response.headers, route).toHaveProperty('Retry-After');
+      }
+    }
+    expect(operation('POST /auth/login').responses['429']).toBeDefined();
+    expect(operation('POST /auth/register').responses['409']).toBeDefined();
+    expect(operation('DELETE /auth/sessions/{id}').responses['404']).toBeDefined();
+    expect(operation('POST /auth/password').responses['401']?.content?.['application/json']?.schema.properties?.error?.enum).toContain(
+      'fresh_token_required',
+    );
+  });
+
+  it('describes the optional bodies of refresh and logout, the token cookies with their prefixes, and the CSRF header', () => {
+    for (const route of ['POST /auth/refresh', 'POST /auth/logout']) {
+      const body = operation(route).requestBody;
+      expect(body?.required, route).toBe(false);
+      expect(body?.content['application/json']?.schema.properties, route).toHaveProperty('refresh_token');
+    }
+    const schemes = doc.components.securitySchemes;
+    const cookies = Object.values(schemes).filter((s) => s.type === 'apiKey' && s.in === 'cookie');
+    expect(cookies.map((s) => s.name).sort()).toEqual(['__Host-tessera-access', '__Secure-tessera-refresh']);
+    expect(Object.values(schemes)).toContainEqual(expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token' }));
+    expect(Object.values(schemes).filter((s) => s.type === 'http' && s.scheme === 'bearer')).toHaveLength(2);
+    // A cookie-borne write needs the CSRF header beside the cookie.
+    expect(operation('POST /auth/logout-all').security).toContainEqual({ accessCookie: [], csrfHeader: [] });
+    expect(operation('POST /auth/refresh').security).toContainEqual({ refreshCookie: [], csrfHeader: [] });
+    expect(doc.info.license?.name).toBe('MIT');
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    for (const tag of doc.tags ?? []) expect(tag.description, tag.name).toBeTruthy();
+  });
+
+  it('lists what the server answers to bad requests of every kind, on every operation', async () => {
+    const documented = (route: string, answer: Answer): void => {
+      const response = operation(route).responses[String(answer.status)];
+      expect(response, `${route} answered ${answer.status}: ${answer.text}`).toBeDefined();
+      if (answer.status < 400) return;
+      expect(response?.content?.['application/json']?.schema.properties?.error?.enum, `${route} answered ${answer.text}`).toContain(answer.code);
+    };
+    const big = JSON.stringify({ pad: 'x'.repeat(17 * 1024) });
+    for (const [route] of operations()) {
+      const [method, template] = route.split(' ') as [string, string];
+      const path = template.replace('{id}', 'x'.repeat(65));
+      documented(route, await call(server.url, method, path, { bearer: 'not-a-token' }));
+      if (method === 'GET') continue;
+      documented(route, await call(server.url, method, path, { body: 'hello', contentType: 'text/plain' }));
+      documented(route, await call(server.url, method, path, { body: '{"a":' }));
+      documented(route, await call(server.url, method, path, { body: big }));
+    }
+  });
+
+  it('is listed on the static /docs page by default, with who may call each operation', async () => {
+    const page = await call(server.url, 'GET', '/docs');
+    expect(page.header('content-type')).toMatch(/^text\/html/);
+    expect(page.text).toContain('<td><code>/auth/sessions/{id}</code></td>');
+    expect(page.text).toContain('(Bearer access token, or __Host-tessera-access cookie + X-CSRF-Token header)');
+    expect(page.text).not.toContain('swagger');
+  });
+
+  it('still validates the same bodies: refresh and logout take any body to the library, the others are checked by their schema', async () => {
+    // No body, and a refresh_token that is not a string: the library's answers, not a schema's 422.
+    expect((await call(server.url, 'POST', '/auth/refresh')).body).toMatchObject({ error: 'token_missing' });
+    expect((await call(server.url, 'POST', '/auth/refresh', { json: { refresh_token: 5 } })).body).toMatchObject({ error: 'invalid_request' });
+    expect((await call(server.url, 'POST', '/auth/logout', { json: [1] })).body).toMatchObject({ error: 'token_missing' });
+    const login = await call(server.url, 'POST', '/auth/login', { json: { username: 'someone', password: 'x'.repeat(4097) } });
+    expect(login.status).toBe(422);
+  });
+});
