@@ -5,7 +5,7 @@ import { customClaims, type TokenClaims } from '../tokens/claims.js';
 import type { CookieTransport, SessionEvent, Transport } from '../types.js';
 import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
 import { LivenessCache } from './liveness.js';
-import type { RevocationBus, RevokeReason, SessionRecord, SessionStore } from './store.js';
+import type { BusMessage, RevocationBus, RevokeReason, SessionRecord, SessionStore } from './store.js';
 
 /** What opening a session needs besides the identity. */
 export interface OpenSessionInput {
@@ -25,6 +25,9 @@ export interface SessionTokens extends TokenPair {
 }
 
 const MAX_META = 512;
+/** Revoked ids kept to publish while the bus is down. */
+const MAX_UNPUBLISHED = 10_000;
+const PUBLISH_RETRY_MS = 500;
 
 /**
  * The refresh-token life cycle over a store (docs/architecture.md "Sessions"): open, rotate with a reuse
@@ -40,6 +43,10 @@ export class SessionManager {
   readonly #live: LivenessCache;
   readonly #onEvent: ((event: SessionEvent) => void) | undefined;
   #subscribed: Promise<void> | undefined;
+  /** Revoked ids whose message could not be published (the bus was down): sent again with the next message, or when the bus is back. */
+  readonly #unpublished = new Set<string>();
+  /** A retry of those, while the bus delivers but publishing still fails (its two connections come back apart). */
+  #retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(config: ResolvedConfig, issuer: TokenIssuer) {
     const sessions = config.sessions;
@@ -57,7 +64,12 @@ export class SessionManager {
   ready(): Promise<void> {
     if (this.#subscribed === undefined && this.#bus !== undefined) {
       // A failed subscription is tried again on the next call, not remembered until a restart.
-      this.#subscribed = guard(this.#bus.subscribe((message) => this.#live.apply(message))).catch((err: unknown) => {
+      const onMessage = (message: BusMessage): void => {
+        this.#live.apply(message);
+        // Delivery is back after an outage: what this instance revoked meanwhile goes out now.
+        if (message.type === 'reset') void this.#publishPending();
+      };
+      this.#subscribed = guard(this.#bus.subscribe(onMessage)).catch((err: unknown) => {
         this.#subscribed = undefined;
         throw err;
       });
@@ -135,8 +147,7 @@ export class SessionManager {
     if (cached === false) throw new TokenRevokedError();
     await this.ready();
     const generation = this.#live.generation;
-    const bus = this.#bus;
-    if (bus?.isRevoked !== undefined && (await guard(bus.isRevoked(sid)))) {
+    if (await this.#busSaysRevoked(sid)) {
       this.#live.markRevoked(sid);
       throw new TokenRevokedError();
     }
@@ -157,6 +168,21 @@ export class SessionManager {
       throw new TokenRevokedError();
     }
     return Math.floor(session.absoluteExpiresAt / 1000);
+  }
+
+  /**
+   * The bus's shared memory of revocations, when it answers. It is a shortcut beside the store, never
+   * the truth (docs/architecture.md "Scaling out"): a bus that fails means "ask the store", so losing
+   * Redis costs a database read, not a refusal. Only the store failing too refuses.
+   */
+  async #busSaysRevoked(sid: string): Promise<boolean> {
+    const bus = this.#bus;
+    if (bus?.isRevoked === undefined) return false;
+    try {
+      return await bus.isRevoked(sid);
+    } catch {
+      return false;
+    }
   }
 
   /** How long a cached "live" answer holds: while no bus delivers revocations, one second only (docs/architecture.md). */
@@ -196,6 +222,7 @@ export class SessionManager {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#retry);
     await Promise.allSettled([this.#bus?.close(), this.#store.close()]);
   }
 
@@ -207,9 +234,47 @@ export class SessionManager {
     for (const id of done) this.#emit('session_revoked', id, sub, reason);
   }
 
+  /**
+   * Marks the ids revoked here and tells the other instances. The revocation is already durable in
+   * the store, so a bus that cannot publish does not fail it: the other instances trust their cached
+   * "live" answers for one second while their bus is down, drop them all when it comes back, and get
+   * these ids with the next message this instance sends.
+   */
   async #announce(ids: readonly string[]): Promise<void> {
     for (const id of ids) this.#live.markRevoked(id);
-    if (ids.length > 0 && this.#bus !== undefined) await guard(this.#bus.publish(ids));
+    if (ids.length === 0 || this.#bus === undefined) return;
+    for (const id of ids) this.#remember(id);
+    await this.#publishPending();
+  }
+
+  /** Keeps an id to publish; bounded, the oldest go first (their access tokens expire anyway). */
+  #remember(id: string): void {
+    this.#unpublished.delete(id);
+    if (this.#unpublished.size >= MAX_UNPUBLISHED) {
+      const oldest = this.#unpublished.values().next();
+      if (oldest.done !== true) this.#unpublished.delete(oldest.value);
+    }
+    this.#unpublished.add(id);
+  }
+
+  /** Publishes every id not yet sent; they stay for the next try when the bus fails. */
+  async #publishPending(): Promise<void> {
+    const bus = this.#bus;
+    if (bus === undefined || this.#unpublished.size === 0) return;
+    const ids = [...this.#unpublished];
+    try {
+      await bus.publish(ids);
+      for (const id of ids) this.#unpublished.delete(id);
+    } catch {
+      // Kept: sent again with the next revocation, when the bus reconnects (a reset), or shortly while it is connected.
+      if (bus.connected && this.#retry === undefined) {
+        this.#retry = setTimeout(() => {
+          this.#retry = undefined;
+          void this.#publishPending();
+        }, PUBLISH_RETRY_MS);
+        (this.#retry as { unref?: () => void }).unref?.();
+      }
+    }
   }
 
   async #enforceLimit(sub: string, keep: string, now: number): Promise<void> {
