@@ -10,6 +10,7 @@ import { accountRoutes } from './routes/account.js';
 import { operationRoutes } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { Runtime } from './runtime.js';
+import { traceTessera } from './telemetry/routes.js';
 
 /** Bodies on auth routes are small; anything larger is refused with 413 before it is buffered. */
 const BODY_LIMIT = 16 * 1024;
@@ -87,6 +88,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
       return user === undefined || user.disabledAt !== null ? undefined : user;
     },
   });
+  // Spans for login, refresh, logout and every guard (a no-op without an OpenTelemetry SDK): before the routes use the verbs.
+  traceTessera(app.tessera);
 
   accountRoutes(app, runtime);
   sessionRoutes(app, runtime);

@@ -2,11 +2,19 @@
 // `tessera`: the server's command line. `serve` is what `npm start` runs; the other commands act on
 // the same database (keys, users, sessions) and can run beside a live server.
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import { buildApp } from './app.js';
+import { environmentHelp } from './cli-env.js';
 import { openDatabase, type Database } from './db/connect.js';
+import { copyCommand } from './db/copy.js';
 import { KeyStore, keyStoreOptions } from './keys/key-store.js';
+import { isKeyVerb, keysCommand } from './keys/keys-command.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { drainable } from './drain.js';
+import { redactUrl, startupSummary } from './startup.js';
 import { loadConfig, ServerConfigError, type ServerConfig } from './settings.js';
 import { checkNewPassword } from './users/password-policy.js';
 import { checkNewUsername } from './users/username/index.js';
@@ -17,22 +25,29 @@ const HELP: Record<string, string> = {
 
 Commands:
   serve                         Run the auth server (what npm start runs)
-  keys generate|rotate|revoke|list
-                                Stage, rotate, withdraw or list signing keys
+  keys generate|rotate|revoke|encrypt|list
+                                Stage, rotate, withdraw, encrypt or list signing keys
   users add|disable|rename|list Manage accounts
   sessions revoke --user NAME   End every session of a user
   token decode <jwt>            Show a token's header, claims and expiry, and whether it verifies here
   db migrate                    Create or upgrade the database tables
+  db copy --to URL              Copy users, keys and sessions into another (empty) database
   purge                         Delete ended sessions now
 
 Configuration comes from TESSERA_* variables (tessera <command> --help lists the ones it uses).`,
   serve: 'Usage: tessera serve\n\nServes the auth API on TESSERA_HOST:TESSERA_PORT (default 127.0.0.1:8000), migrating the database first.',
-  keys: `Usage: tessera keys <generate|rotate|revoke KID|list>
+  keys: `Usage: tessera keys <generate [--alg ALG] | rotate [--alg ALG] [--now] [--force] | revoke KID | encrypt | list>
 
   generate   Publish a new access key in the JWKS without signing with it yet
-  rotate     Start signing with the published key (staging one first if there is none);
-             the old key keeps verifying until its tokens have expired
+  rotate     Publish, then switch: stage a key if none is staged (published in the JWKS at once);
+             every instance signs with it TESSERA_KEY_PUBLISH_DELAY after it was published, and
+             the old key keeps verifying as long as the tokens it signed live (recorded per key)
+    --alg ALG  The new key's algorithm (EdDSA, ES256, RS256); restart with TESSERA_ALG=ALG after
+    --now      Sign with it at once (verifiers that cached the JWKS may refuse its tokens a while)
+    --force    Retire a key whose token lifetime is unknown, keeping it for this command's
+               TESSERA_ACCESS_TTL plus TESSERA_LEEWAY (refused without it: it may cut live tokens)
   revoke KID Withdraw a key at once: tokens it signed stop verifying
+  encrypt    Encrypt every stored private key (the refresh key too) with TESSERA_KEYS_SECRET
   list       Show every key and its state`,
   users: `Usage: tessera users <add NAME [--role ROLE]... | disable NAME | rename NAME NEW | list [--collisions]>
 
@@ -45,7 +60,14 @@ Configuration comes from TESSERA_* variables (tessera <command> --help lists the
   sessions: 'Usage: tessera sessions revoke --user NAME\n\nEnds every session of the user at once.',
   token:
     "Usage: tessera token decode <jwt>\n\nPrints the header, the claims, the expiry in words, and whether the token verifies with this server's keys.",
-  db: 'Usage: tessera db migrate\n\nCreates or upgrades the tables; safe to run beside a live server.',
+  db: `Usage: tessera db <migrate | copy --to URL>
+
+  migrate       Create or upgrade the tables; safe to run beside a live server
+  copy --to URL Copy every user, key and session from TESSERA_DATABASE_URL into the database at URL
+                (sqlite:PATH or postgres://...), SQLite or Postgres either way. The target is migrated
+                first and must be empty. Stop the server (or keep it read-only) during the copy for a
+                consistent snapshot. Private keys are copied as they are (sealed when
+                TESSERA_KEYS_SECRET is set): the server on the target needs the same secret.`,
   purge: 'Usage: tessera purge\n\nDeletes sessions that have ended (revoked ones after the retention period).',
 };
 
@@ -64,7 +86,7 @@ export async function main(
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(HELP[command] ?? '');
+    io.out(`${HELP[command] ?? ''}\n\n${environmentHelp(command)}`);
     return 0;
   }
   let config: ServerConfig;
@@ -79,6 +101,10 @@ export async function main(
   }
   if (command === 'serve') return serve(config, io);
   if (command === 'keys' && (rest[0] === 'revoke' || rest[0] === 'list')) return keyRows(rest[0], rest.slice(1), config, io);
+  // Rows as they are, on the database alone: no key is loaded, so no TESSERA_KEYS_SECRET is needed.
+  if (command === 'db' && rest[0] === 'copy') return copyCommand(rest.slice(1), config.databaseUrl, io, () => usage(io, 'db'));
+  // The tables alone: no key is loaded or generated.
+  if (command === 'db' && rest[0] === 'migrate' && rest.length === 1) return migrate(config, io);
   const runtime = await open(config, io);
   if (runtime === undefined) return 1;
   try {
@@ -91,44 +117,145 @@ export async function main(
 async function open(config: ServerConfig, io: { err: (s: string) => void }, options: { log?: boolean } = {}): Promise<Runtime | undefined> {
   try {
     const pino = (await import('pino')).default;
-    return await createRuntime(config, options.log === true ? {} : { log: pino({ level: 'silent' }), keyReloadMs: 0 });
+    return await createRuntime(config, options.log === true ? {} : { log: pino({ level: 'silent' }), keyReloadMs: 0, cli: true });
   } catch (err) {
     io.err(err instanceof Error ? err.message : String(err));
     return undefined;
   }
 }
 
-async function serve(config: ServerConfig, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+async function serve(config: ServerConfig, io: { out: (s: string) => void; err: (s: string) => void; env: NodeJS.ProcessEnv }): Promise<number> {
   const runtime = await open(config, io, { log: true });
   if (runtime === undefined) return 1;
+  const { log } = runtime;
   const app = await buildApp(runtime);
+  const servers = [{ name: 'api', http: drainable(app.server) }];
   try {
     await app.listen({ port: config.port, host: config.host });
+    if (config.metricsPort !== undefined) {
+      const metrics = createHttpServer((_req, res) => {
+        void runtime.metrics.registry
+          .metrics()
+          .then((text) => res.writeHead(200, { 'content-type': runtime.metrics.registry.contentType }).end(text));
+      });
+      servers.push({ name: 'metrics', http: drainable(metrics) });
+      await listen(metrics, config.metricsPort, config.host, 'TESSERA_METRICS_PORT');
+    }
   } catch (err) {
-    io.err(
-      `Cannot listen on ${config.host}:${config.port} (${(err as NodeJS.ErrnoException).code ?? String(err)}): set TESSERA_PORT to a free port.`,
-    );
-    await runtime.close();
+    io.err(listenProblem(err, config));
+    await Promise.allSettled([app.close(), runtime.close()]);
     return 1;
   }
-  if (config.metricsPort !== undefined) {
-    const { createServer } = await import('node:http');
-    createServer((_req, res) => {
-      void runtime.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': runtime.metrics.registry.contentType }).end(text));
-    }).listen(config.metricsPort, config.host);
-  }
-  // SIGTERM drains: stop accepting, finish what is in flight, then close the stores.
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      void app
-        .close()
-        .then(() => runtime.close())
-        .finally(resolve);
+  // SIGTERM or SIGINT drains (docs/operations.md "Start and stop"): unready at once, stop accepting, let
+  // requests in flight finish within TESSERA_DRAIN_TIMEOUT, then close the stores. A second signal exits at once.
+  // Listened for before anything else is awaited, so no signal meets the default handler (instant death).
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    let received: NodeJS.Signals | undefined;
+    const onSignal = (name: NodeJS.Signals): void => {
+      if (received !== undefined) {
+        log.warn({ signal: name }, 'second signal: exiting at once');
+        process.exit(128 + (os.constants.signals[name] ?? 15));
+      }
+      received = name;
+      resolve(name);
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const unsealed = await runtime.keys.unsealedCount().catch(() => 0);
+  const { summary, warnings } = startupSummary(
+    runtime,
+    `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    io.env,
+    unsealed > 0 ? [`${unsealed} private key(s) stored unencrypted: set TESSERA_KEYS_SECRET, then run tessera keys encrypt`] : [],
+  );
+  for (const warning of warnings) log.warn(warning);
+  log.info(summary, 'tessera serve started');
+
+  const signal = await signalled;
+  const start = Date.now();
+  runtime.startDraining();
+  const inFlight = servers.reduce((sum, s) => sum + s.http.inFlight, 0);
+  log.info({ signal, inFlight, drainTimeout: config.drainTimeout }, 'draining: /readyz answers 503; requests in flight may finish');
+  const drained = await Promise.all(
+    servers.map(({ name, http }) => http.drain(config.drainTimeout * 1000, (step, detail) => log.info({ server: name, ...detail }, step))),
+  );
+  const cut = drained.reduce((sum, d) => sum + d.cut, 0);
+  if (cut > 0) log.warn({ connections: cut }, `drain timeout (${config.drainTimeout}s) reached: connections cut`);
+  else log.info({ ms: Date.now() - start }, 'every request finished; HTTP server closed');
+  // The stores get a few seconds to close (a pool waiting on an unreachable database must not hold the process).
+  const deadline = setTimeout(() => {
+    log.error({ ms: Date.now() - start }, 'the stores did not close within 5 s: exiting anyway');
+    process.exit(1);
+  }, 5000);
+  await app.close();
+  await runtime.close();
+  clearTimeout(deadline);
+  log.info({ ms: Date.now() - start }, 'stopped');
   return 0;
+}
+
+/** Listens, or rejects with the listen error (a Node server emits it as an event). */
+function listen(server: HttpServer, port: number, host: string, variable: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(Object.assign(err, { variable })));
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/** Why listening failed, naming the variable to change: the port when it is taken, the address when it is not this host's. */
+function listenProblem(err: unknown, config: ServerConfig): string {
+  const { code, variable } = err as NodeJS.ErrnoException & { variable?: string };
+  const port = variable === 'TESSERA_METRICS_PORT' ? config.metricsPort : config.port;
+  const where = `${config.host}:${port}`;
+  const portVariable = variable ?? 'TESSERA_PORT';
+  switch (code) {
+    case 'EADDRINUSE':
+      return `Cannot listen on ${where} (EADDRINUSE): the port is taken; set ${portVariable} to a free port.`;
+    case 'EACCES':
+      return `Cannot listen on ${where} (EACCES): ports below 1024 need privileges; set ${portVariable} to 1024 or above.`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+    case 'EAFNOSUPPORT':
+    case 'EINVAL':
+      return `Cannot listen on ${where} (${code}): ${config.host} is not an address of this host; set TESSERA_HOST to one (127.0.0.1, or 0.0.0.0 for every interface).`;
+    default:
+      return `Cannot listen on ${where} (${code ?? String(err)}): check TESSERA_HOST and ${portVariable}.`;
+  }
+}
+
+/** `db migrate`: brings the tables up to date and says which migrations ran, or that none had to. */
+async function migrate(config: ServerConfig, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  // Migrations run as the database opens; the rows they add carry the time they ran, so those from now on are ours.
+  const since = new Date().toISOString();
+  let database: Database;
+  try {
+    database = await openDatabase(config.databaseUrl);
+  } catch (err) {
+    io.err(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+  try {
+    const ran: string[] = [];
+    for (const table of ['tessera_sessions_migrations', 'tessera_server_migrations']) {
+      const query = sql<{ name: string; timestamp: string }>`select name, timestamp from ${sql.table(table)} order by name`;
+      const { rows } = await query.execute(database.db);
+      for (const row of rows) if (row.timestamp >= since) ran.push(`${table === 'tessera_server_migrations' ? 'server' : 'sessions'} ${row.name}`);
+    }
+    io.out(
+      ran.length === 0
+        ? `The database ${redactUrl(config.databaseUrl)} is up to date: no migration to run.`
+        : `Migrated ${redactUrl(config.databaseUrl)}: ${ran.length} migration(s) ran:\n${ran.map((name) => `  ${name}`).join('\n')}`,
+    );
+    return 0;
+  } finally {
+    await database.close();
+  }
 }
 
 /**
@@ -154,7 +281,16 @@ async function keyRows(
     if (verb === 'list') {
       // As when the runtime opened: a fresh database gets its keys.
       await keys.ensure(now);
-      for (const k of await keys.list()) io.out(`${k.kid}\t${k.alg}\t${k.purpose}\t${k.status}\tcreated ${new Date(k.createdAt).toISOString()}`);
+      for (const k of await keys.list()) {
+        // When a scheduled key starts signing, and until when a retired one verifies.
+        const when =
+          k.status === 'next' && k.activatesAt !== null
+            ? `\tsigns from ${new Date(k.activatesAt).toISOString()}`
+            : k.status === 'retired' && k.expiresAt !== null
+              ? `\tverifies until ${new Date(k.expiresAt).toISOString()}`
+              : '';
+        io.out(`${k.kid}\t${k.alg}\t${k.purpose}\t${k.status}\tcreated ${new Date(k.createdAt).toISOString()}${when}`);
+      }
       return 0;
     }
     const kid = args[0];
@@ -180,18 +316,11 @@ async function run(
   const now = runtime.clock.now();
   const [verb, ...rest] = args;
   switch (`${command} ${verb ?? ''}`.trim()) {
-    case 'keys generate': {
-      const key = await runtime.keys.stageNext(now);
-      io.out(`Published ${key.kid} (${key.alg}) in the JWKS; it signs after "tessera keys rotate".`);
-      return 0;
-    }
-    case 'keys rotate': {
-      const { current, retired } = await runtime.keys.rotate(now);
-      io.out(
-        `Now signing with ${current.kid}.${retired ? ` ${retired.kid} verifies until ${new Date(retired.expiresAt ?? now).toISOString()}.` : ''}`,
-      );
-      return 0;
-    }
+    case 'keys generate':
+    case 'keys rotate':
+    case 'keys encrypt':
+      if (!isKeyVerb(verb)) return usage(io, 'keys');
+      return keysCommand(verb, rest, runtime.keys, runtime.config, now, io, () => usage(io, 'keys'));
     case 'users add': {
       const { values, positionals } = parseArgs({ args: rest, options: { role: { type: 'string', multiple: true } }, allowPositionals: true });
       const name = checkNewUsername(positionals[0]);
@@ -251,8 +380,10 @@ async function run(
         );
         return 0;
       }
-      for (const u of await runtime.users.list())
-        io.out(`${u.id}\t${u.username}\t${u.roles.join(',') || '-'}\t${u.disabledAt === null ? 'active' : 'disabled'}`);
+      const users = await runtime.users.list();
+      // Never silent: an empty database says so.
+      if (users.length === 0) io.out('No users yet: add one with tessera users add NAME.');
+      for (const u of users) io.out(`${u.id}\t${u.username}\t${u.roles.join(',') || '-'}\t${u.disabledAt === null ? 'active' : 'disabled'}`);
       return 0;
     }
     case 'sessions revoke': {
@@ -270,9 +401,6 @@ async function run(
       io.out(decodeToken(rest[0], runtime.auth, now));
       return 0;
     }
-    case 'db migrate':
-      io.out('The database is up to date.');
-      return 0;
     case 'purge': {
       io.out(`Deleted ${await runtime.auth.purgeSessions()} ended session(s).`);
       return 0;

@@ -19,7 +19,7 @@ import {
   type Refusal,
 } from '@tessera/auth';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DatabaseUnavailableError } from './db/connect.js';
+import { databaseProblem, DatabaseUnavailableError } from './db/connect.js';
 import { HasherBusyError } from './users/hasher.js';
 
 /** A real fault: no error class, the same shape; the cause goes to the log only. */
@@ -30,6 +30,8 @@ export function asRefusal(err: unknown): TesseraError | undefined {
   if (err instanceof TesseraError) return err;
   if (err instanceof HasherBusyError) return new ServerBusyError({ retryAfter: 1 });
   if (err instanceof DatabaseUnavailableError) return new StoreUnavailableError({ cause: err });
+  // A driver failure that escaped a store (a timeout, a serialization failure, a refused connection): 503, never its code.
+  if (databaseProblem(err) !== undefined) return new StoreUnavailableError({ cause: err });
   const fastify = err as Partial<FastifyError> | undefined;
   switch (fastify?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -67,8 +69,14 @@ export function send(reply: FastifyReply, result: HttpResult): FastifyReply {
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const refusal = asRefusal(err);
   if (refusal === undefined) request.log.error({ err }, 'unexpected error');
-  else if (refusal.status >= 500)
-    request.log.warn({ code: refusal.code, cause: String(refusal.cause ?? '') }, 'request refused: dependency unavailable');
+  else if (refusal.status >= 500) {
+    // The cause as a sentence ("Postgres at host:port refused the connection"), for the operator; the client gets the code alone.
+    const problem = databaseProblem(refusal.cause);
+    request.log.warn(
+      problem === undefined ? { code: refusal.code, cause: String(refusal.cause ?? '') } : { code: refusal.code, problem },
+      `request refused: ${problem ?? 'dependency unavailable'}`,
+    );
+  }
   return send(reply, errorAnswer(refusal ?? err));
 }
 

@@ -1,7 +1,13 @@
 // Prometheus metrics: what an operator watches (logins, refreshes, reuse detections, revocations,
-// latency). One registry per server instance, so tests can run several in one process.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// throttling, request and store latency). One registry per server instance, so tests can run several in
+// one process. Names follow Prometheus's rules (`promtool check metrics`, run by test/metrics.test.ts):
+// counters end in `_total`, nothing else does, units are base units; the process and Node.js series keep
+// prom-client's standard names (`process_*`, `nodejs_*`), which the usual dashboards expect.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionEvent } from '@tessera/auth';
+
+/** The throttled actions (`users/login-throttle.ts`), a label of `tessera_throttle_refusals_total`. */
+const THROTTLED_ACTIONS: readonly string[] = ['login', 'register', 'password'];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -33,7 +39,20 @@ export class Metrics {
     help: 'Throttle hits counted in a shared bucket because the in-memory throttle was full of running windows (a flood of new keys).',
     registers: [this.registry],
   });
+  #redisUp: Gauge | undefined;
+  readonly redisFallbacks = new Counter({
+    name: 'tessera_redis_fallbacks_total',
+    help: 'Calls answered without Redis while it could not be reached, by what: session checks (SQL), throttle hits (memory), revocations not yet published.',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
   readonly sessions = new Counter({ name: 'tessera_sessions_created_total', help: 'Sessions opened.', registers: [this.registry] });
+  readonly throttled = new Counter({
+    name: 'tessera_throttle_refusals_total',
+    help: 'Password attempts refused (429) by the throttle, by action (login, register, password) and by the counter that was full (account: one account from one network; address: one network).',
+    labelNames: ['action', 'counter'],
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'tessera_http_request_duration_seconds',
     help: 'HTTP request latency by route and status.',
@@ -41,9 +60,47 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly storeLatency = new Histogram({
+    name: 'tessera_store_duration_seconds',
+    help: 'Latency of session-store verbs and user-store reads, by store (session, user), operation and outcome (ok, error).',
+    labelNames: ['store', 'operation', 'outcome'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
+    // No prefix: prom-client's names already say what they are (a prefix doubled them: tessera_process_process_*).
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (promtool refuses them); each is the sum of its by-type gauge, which stays
+    // (sum(nodejs_active_handles) is the same number).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      this.registry.removeSingleMetric(name);
+    // Series that exist from the start, at 0, so that rates and alerts work before the first event.
+    for (const result of ['success', 'failure']) this.logins.inc({ result }, 0);
+    for (const outcome of ['rotated', 'grace_replay']) this.refreshes.inc({ outcome }, 0);
+    for (const action of THROTTLED_ACTIONS) for (const counter of ['account', 'address']) this.throttled.inc({ action, counter }, 0);
+  }
+
+  /**
+   * Counts a throttle refusal from the key that was full: `<action>:<account>|<network>` or
+   * `<action>-ip:<network>`, as `users/login-throttle.ts` writes them (never the account or address itself).
+   */
+  throttleRefused(key: string): void {
+    const name = key.slice(0, Math.max(0, key.indexOf(':')));
+    const address = name.endsWith('-ip');
+    const action = address ? name.slice(0, -'-ip'.length) : name;
+    this.throttled.inc({ action: THROTTLED_ACTIONS.includes(action) ? action : 'other', counter: address ? 'address' : 'account' });
+  }
+
+  /** `tessera_redis_up`, registered only where Redis is configured, so an instance without it shows no outage. */
+  redisUp(): Gauge {
+    this.#redisUp ??= new Gauge({
+      name: 'tessera_redis_up',
+      help: 'Whether Redis answers (1), or the instance runs degraded on SQL and its memory throttle (0).',
+      registers: [this.registry],
+    });
+    for (const what of ['session_check', 'throttle', 'publish']) this.redisFallbacks.inc({ what }, 0);
+    return this.#redisUp;
   }
 
   /** Counts a session event. */

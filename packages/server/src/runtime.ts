@@ -5,12 +5,14 @@ import { memoryThrottle, type Throttle } from '@tessera/auth/stores/memory';
 import { redisBus, redisThrottle } from '@tessera/auth/stores/redis';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from './db/connect.js';
-import { KeyStore } from './keys/key-store.js';
-import { sealingKey } from './keys/sealing.js';
+import { KeyStore, keyStoreOptions, type LoadedKeys } from './keys/key-store.js';
 import { Metrics } from './metrics.js';
+import { RedisHealth, redisWhere } from './redis-health.js';
 import type { ServerConfig } from './settings.js';
 import { PasswordHasher } from './users/hasher.js';
-import { UserStore } from './users/user-store.js';
+import { countedThrottle, measuredSessionStore, MeasuredUserStore } from './telemetry/stores.js';
+import { traceEvent } from './telemetry/tracing.js';
+import type { UserStore } from './users/user-store.js';
 
 export interface Runtime {
   readonly config: ServerConfig;
@@ -25,8 +27,16 @@ export interface Runtime {
   readonly clock: Clock;
   /** Reloads the keys if any changed in the database (rotation or revocation by another process). */
   reloadKeys(): Promise<boolean>;
-  /** Whether the database (and Redis, when configured) answer. */
-  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /**
+   * Whether the database (and Redis, when configured) answer. Ready follows the database alone: without
+   * Redis the instance still serves correctly, degraded (`degraded: ['redis']`), docs/architecture.md "Scaling out".
+   */
+  readiness(): Promise<{ ready: boolean; checks: Record<string, boolean>; degraded?: string[] }>;
+  /** True once the instance started draining (SIGTERM, SIGINT): /readyz answers 503 so load balancers stop sending. */
+  readonly draining: boolean;
+  /** Marks the instance as draining; it never becomes ready again. */
+  startDraining(): void;
+  /** Stops the timers and closes the stores (sessions, revocation bus, throttle), logging each step. */
   close(): Promise<void>;
 }
 
@@ -36,6 +46,11 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** How often to look for key changes made by other instances or the CLI, in ms (default 2000; 0: never). */
   keyReloadMs?: number;
+  /**
+   * Opened by a CLI command, which signs no token: TESSERA_ALG is not checked against the signing key
+   * (`keys rotate --alg` is the way out), nothing is recorded on the keys and no key is promoted.
+   */
+  cli?: boolean;
 }
 
 /** Opens everything the configuration names; throws one clear error when something cannot be reached. */
@@ -49,28 +64,50 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
     });
   const database = await openDatabase(config.databaseUrl);
   const timers: NodeJS.Timeout[] = [];
+  let draining = false;
   try {
-    const keys = new KeyStore(database.db, {
-      alg: config.alg,
-      secret: config.secret,
-      sealing: sealingKey(config.keysSecret),
-      retireFor: config.accessTtl + config.leeway,
-    });
+    const keys = new KeyStore(database.db, keyStoreOptions(config));
     await keys.ensure(clock.now());
-    let loaded = await keys.load(clock.now());
+    const signs = options.cli !== true;
+    // Publish, then switch (docs/architecture.md "Keys"): a scheduled key whose time has come is
+    // promoted by exactly one instance; every signer records its token lifetime on the key it signs with.
+    const loadKeys = async (): Promise<LoadedKeys> => {
+      const read = await keys.load(clock.now());
+      if (!signs || read.due === undefined) return read;
+      await keys.promote(read.due, clock.now(), { onlyIfDue: true, signs: true });
+      return keys.load(clock.now());
+    };
+    let loaded = await loadKeys();
+    if (signs) {
+      keys.assertAlgorithm(loaded);
+      await keys.recordSigning(loaded.access.signing.kid);
+      const unsealed = await keys.unsealedCount();
+      if (unsealed > 0)
+        log.warn(
+          { keys: unsealed },
+          config.keysSecret === undefined
+            ? 'private keys are stored unencrypted: set TESSERA_KEYS_SECRET, then run `tessera keys encrypt`'
+            : 'some private keys are stored unencrypted though TESSERA_KEYS_SECRET is set: run `tessera keys encrypt`',
+        );
+    }
     const rings = KeyStore.rings(loaded);
     const metrics = new Metrics();
     const redisOptions = config.redisUrl === undefined ? undefined : { url: config.redisUrl, prefix: config.redisPrefix };
-    const bus =
+    // Redis beside SQL, never instead (docs/architecture.md "Scaling out"): while it cannot be reached, session
+    // checks read SQL, throttling counts in this process's memory at the same limits, and `health` says so.
+    const health: RedisHealth | undefined =
       redisOptions === undefined
         ? undefined
-        : redisBus({
-            ...redisOptions,
-            revokedTtl: `${config.accessTtl + config.leeway}s`,
-            onError: (err: Error) => log.warn({ err: err.message }, 'redis bus error'),
-          });
+        : new RedisHealth(
+            redisBus({ ...redisOptions, revokedTtl: `${config.accessTtl + config.leeway}s`, onError: (err: Error) => health?.report(err) }),
+            { log, metrics, where: redisWhere(redisOptions.url) },
+          );
+    const bus = health?.bus();
+    const memory = memoryThrottle({ clock, onOverflow: () => metrics.throttleOverflow.inc() });
     const throttle =
-      redisOptions === undefined ? memoryThrottle({ clock, onOverflow: () => metrics.throttleOverflow.inc() }) : redisThrottle(redisOptions);
+      redisOptions === undefined
+        ? memory
+        : redisThrottle({ ...redisOptions, fallback: memory, onFallback: () => health?.fallback('throttle'), onError: () => health?.check() });
     const auth = createTessera({
       keys: rings.access,
       refreshKey: rings.refresh,
@@ -85,11 +122,13 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       publicOrigins: config.publicOrigins,
       clock,
       sessions: {
-        store: database.store,
+        // Measured: a span and a latency observation per store call (telemetry/stores.ts).
+        store: measuredSessionStore(database.store, metrics),
         ...(bus === undefined ? {} : { bus }),
         maxPerUser: config.maxSessions,
         onEvent: (event) => {
           metrics.record(event);
+          traceEvent(event);
           if (event.type === 'reuse_detected') log.warn({ sid: event.sid, sub: event.sub }, 'refresh token reuse detected: session revoked');
           else log.info({ event: event.type, sid: event.sid, sub: event.sub, reason: event.reason }, 'session event');
         },
@@ -99,10 +138,12 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
     // Subscribe now, not at the first session call: /readyz reports the bus as connected only once
     // it is subscribed, and a new instance must be ready before any request reaches it.
     if (bus !== undefined) await bus.subscribe(() => undefined);
+    health?.watch();
 
     const reloadKeys = async (): Promise<boolean> => {
-      const next = await keys.load(clock.now());
+      const next = await loadKeys();
       if (next.fingerprint === loaded.fingerprint) return false;
+      if (signs && next.access.signing.kid !== loaded.access.signing.kid) await keys.recordSigning(next.access.signing.kid);
       KeyStore.apply(rings, next);
       loaded = next;
       log.info({ kid: rings.access.signingKey.kid }, 'keys reloaded');
@@ -130,10 +171,10 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       config,
       auth,
       database,
-      users: new UserStore(database.db),
+      users: new MeasuredUserStore(database.db, metrics),
       keys,
       hasher: new PasswordHasher({ concurrency: config.hashConcurrency }),
-      throttle,
+      throttle: countedThrottle(throttle, metrics),
       metrics,
       log,
       clock,
@@ -144,12 +185,27 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
           () => true,
           () => false,
         );
-        if (bus !== undefined) checks.redis = bus.connected;
-        return { ready: Object.values(checks).every(Boolean), checks };
+        if (health === undefined) return { ready: checks.database, checks };
+        checks.redis = health.check();
+        return { ready: checks.database, checks, ...(checks.redis ? {} : { degraded: ['redis'] }) };
+      },
+      get draining() {
+        return draining;
+      },
+      startDraining() {
+        draining = true;
       },
       async close() {
         for (const timer of timers) clearInterval(timer);
-        await Promise.allSettled([auth.close(), throttle.close()]);
+        const step = (what: string, closing: Promise<void>): Promise<void> =>
+          closing.then(
+            () => log.info(`${what} closed`),
+            (err: unknown) => log.warn({ err: String(err) }, `${what} did not close cleanly`),
+          );
+        await Promise.all([
+          step(bus === undefined ? 'database' : 'database and Redis revocation bus', auth.close()),
+          step(redisOptions === undefined ? 'throttle' : 'Redis throttle', throttle.close()),
+        ]);
       },
     };
   } catch (err) {

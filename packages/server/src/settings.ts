@@ -41,6 +41,8 @@ export interface ServerConfig {
   readonly cookieSecure: boolean;
   readonly publicOrigins: readonly string[];
   readonly keysSecret: string | undefined;
+  readonly keyPublishDelay: number;
+  readonly jwksMaxAge: number;
   readonly trustProxy: boolean;
   readonly corsOrigins: readonly string[];
   readonly maxSessions: number;
@@ -54,6 +56,7 @@ export interface ServerConfig {
   readonly metricsPort: number | undefined;
   readonly logLevel: string;
   readonly purgeInterval: number;
+  readonly drainTimeout: number;
 }
 
 /** `count` attempts per `window` seconds. */
@@ -120,7 +123,12 @@ const list: Check<readonly string[]> = { kind: 'list', check: (value) => ({ ok: 
 /** Every setting, in the order the README lists them. */
 export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfig[K]> } = {
   port: { env: 'TESSERA_PORT', default: '8000', doc: 'Port to listen on.', check: integer(0, 65535) },
-  host: { env: 'TESSERA_HOST', default: '127.0.0.1', doc: 'Address to listen on (0.0.0.0 for every interface).', check: text() },
+  host: {
+    env: 'TESSERA_HOST',
+    default: '127.0.0.1',
+    doc: 'Address to listen on (0.0.0.0 for every interface).',
+    check: text({ pattern: /^[A-Za-z0-9._:%-]{1,253}$/, expected: 'an address or host name, such as 127.0.0.1, 0.0.0.0, ::1 or localhost' }),
+  },
   databaseUrl: {
     env: 'TESSERA_DATABASE_URL',
     default: 'sqlite:./data/tessera.db',
@@ -192,6 +200,18 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
     check: secretText,
     secret: true,
   },
+  keyPublishDelay: {
+    env: 'TESSERA_KEY_PUBLISH_DELAY',
+    default: '10m',
+    doc: 'How long `tessera keys rotate` publishes the next key in the JWKS before instances sign with it (at least twice TESSERA_JWKS_MAX_AGE).',
+    check: duration(0),
+  },
+  jwksMaxAge: {
+    env: 'TESSERA_JWKS_MAX_AGE',
+    default: '5m',
+    doc: 'How long verifiers may cache the JWKS (its Cache-Control max-age); at most half of TESSERA_KEY_PUBLISH_DELAY.',
+    check: duration(0),
+  },
   trustProxy: {
     env: 'TESSERA_TRUST_PROXY',
     default: 'false',
@@ -255,7 +275,59 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
     doc: 'How often ended sessions are deleted (0: never; run `tessera purge`).',
     check: duration(0),
   },
+  drainTimeout: {
+    env: 'TESSERA_DRAIN_TIMEOUT',
+    default: '10s',
+    doc: 'On SIGTERM or SIGINT, how long requests in flight may finish before their connections are cut (0: cut at once).',
+    check: duration(0, { seconds: 3600 }),
+  },
 };
+
+/**
+ * The TESSERA_* names the project reads that are not settings, so that `tessera serve` does not warn
+ * about them: exact names, and prefixes ending in `_`.
+ */
+export const NOT_SETTINGS: readonly string[] = [
+  'TESSERA_CONFIG', // a JSON file of settings (loadConfig)
+  'TESSERA_PASSWORD', // the password of `tessera users add`
+  'TESSERA_URL', // the server the README's walkthrough talks to
+  'TESSERA_TEST_', // the test suites (TESSERA_TEST_DATABASE_URL)
+  'TESSERA_BENCH_', // the benchmarks (TESSERA_BENCH_DATABASE_URL, TESSERA_BENCH_REDIS_URL)
+];
+
+/**
+ * One warning per TESSERA_* variable in `env` that is neither a setting nor in NOT_SETTINGS, naming the
+ * nearest setting (edit distance at most 2): a typo must not pass unseen, yet never stops the server.
+ */
+export function unknownVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  const names = Object.values(SETTINGS).map((s) => s.env);
+  const known = (name: string): boolean =>
+    names.includes(name) || NOT_SETTINGS.some((allowed) => (allowed.endsWith('_') ? name.startsWith(allowed) : name === allowed));
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('TESSERA_') || env[name] === undefined || known(name)) continue;
+    let nearest: string | undefined;
+    let best = 3;
+    for (const candidate of names) {
+      const distance = editDistance(name, candidate);
+      if (distance < best) [nearest, best] = [candidate, distance];
+    }
+    warnings.push(`${name} is not a Tessera setting and is ignored${nearest === undefined ? '' : `: did you mean ${nearest}?`}`);
+  }
+  return warnings;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}
 
 /**
  * The text of a variable as the value its check takes: whole numbers, yes/no and comma-separated
@@ -334,6 +406,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (withoutCors.length > 1)
       problems.push(
         `TESSERA_PUBLIC_ORIGINS lists ${withoutCors.join(', ')}, which TESSERA_CORS_ORIGINS does not, but a page on another origin needs CORS to use cookie credentials: add to TESSERA_CORS_ORIGINS every public origin except the server's own (at most one may be left out).`,
+      );
+    // A verifier that cached the JWKS just before a key was published must have fetched it again before
+    // that key signs: the cache lifetime fits in the publish delay, with room for a refetch (docs/architecture.md "Keys").
+    if (config.jwksMaxAge * 2 > config.keyPublishDelay)
+      problems.push(
+        `TESSERA_JWKS_MAX_AGE (${config.jwksMaxAge}s) must be at most half of TESSERA_KEY_PUBLISH_DELAY (${config.keyPublishDelay}s), so that verifiers caching the JWKS see a new key before it signs: lower TESSERA_JWKS_MAX_AGE or raise TESSERA_KEY_PUBLISH_DELAY.`,
       );
     // The rules joining two library options (TESSERA_LEEWAY below TESSERA_ACCESS_TTL …), named by their variables.
     const options = settings.filter(([, s]) => s.option !== undefined);

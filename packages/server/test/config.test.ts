@@ -67,6 +67,8 @@ describe('loadConfig', () => {
       leeway: 0,
       cookieSecure: true,
       publicOrigins: [],
+      keyPublishDelay: 600,
+      jwksMaxAge: 300,
       trustProxy: false,
       corsOrigins: [],
       maxSessions: 10,
@@ -78,6 +80,7 @@ describe('loadConfig', () => {
       hashConcurrency: Math.max(1, availableParallelism() - 1),
       logLevel: 'info',
       purgeInterval: 3600,
+      drainTimeout: 10,
     });
   });
 

@@ -45,6 +45,13 @@ export interface KeysTable {
   retired_at: MaybeEpochMs;
   /** When a retired key has verified its last token and may be dropped. */
   expires_at: MaybeEpochMs;
+  /**
+   * Seconds: the longest access lifetime plus leeway of any instance that signed with this key (each
+   * raises it when it starts signing), so retirement keeps the key as long as its tokens live. 0: unknown.
+   */
+  max_token_life: ColumnType<number, number | undefined, number>;
+  /** A `next` key scheduled by `keys rotate`: instances promote it once this time has passed. */
+  activates_at: MaybeEpochMs;
 }
 
 export interface ServerDatabase {
@@ -127,6 +134,17 @@ const MIGRATIONS: Record<string, Migration> = {
         .alterTable('tessera_users')
         .addColumn('credential_version', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
+    },
+  },
+  '0004_key_lifetimes': {
+    // Rotation that never cuts a live token (docs/architecture.md "Keys"): each key records how long
+    // the tokens it signed live, and a staged key when it starts signing.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('tessera_keys')
+        .addColumn('max_token_life', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('tessera_keys').addColumn('activates_at', 'bigint').execute();
     },
   },
 };

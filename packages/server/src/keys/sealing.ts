@@ -20,6 +20,11 @@ export function sealingKey(secret: string | undefined): Buffer | undefined {
   return Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), 'tessera key sealing v1', 32));
 }
 
+/** Whether a stored private key is sealed (plain JSON otherwise). */
+export function isSealed(stored: string): boolean {
+  return stored.startsWith(PREFIX);
+}
+
 /** Seals a private JWK's JSON text; `kid` is bound as associated data so rows cannot be swapped. */
 export function seal(plaintext: string, kid: string, key: Buffer | undefined): string {
   if (key === undefined) return plaintext;

@@ -27,19 +27,28 @@ function page(reply: FastifyReply, html: string): FastifyReply {
 export function operationRoutes(app: FastifyInstance, runtime: Runtime): void {
   const { auth } = runtime;
 
+  // Verifiers may cache for TESSERA_JWKS_MAX_AGE, at most half the publish delay: a rotation publishes
+  // the next key that long before it signs, so every cached copy has it by then (docs/architecture.md "Keys").
+  const jwksCache = `public, max-age=${runtime.config.jwksMaxAge}`;
   app.get('/.well-known/jwks.json', { schema: schemas.jwks }, async (_request, reply) =>
-    // Verifiers may cache for five minutes; a rotation publishes the next key before it signs.
-    reply.header('cache-control', 'public, max-age=300').header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(auth.jwks())),
+    reply.header('cache-control', jwksCache).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(auth.jwks())),
   );
 
   app.get('/healthz', { schema: schemas.health }, async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
   app.get('/readyz', { schema: schemas.ready }, async (_request, reply) => {
-    const { ready, checks } = await runtime.readiness();
+    // Degraded (Redis down) is still ready: SQL answers session checks and the memory throttle counts.
+    const { ready, checks, degraded } = await runtime.readiness();
+    // A draining instance (SIGTERM) is unready whatever its stores say, so a load balancer stops sending to it.
+    if (runtime.draining)
+      return reply
+        .code(503)
+        .header('cache-control', 'no-store')
+        .send({ status: 'unavailable', detail: 'draining: the server is shutting down', checks });
     return reply
       .code(ready ? 200 : 503)
       .header('cache-control', 'no-store')
-      .send({ status: ready ? 'ready' : 'unavailable', checks });
+      .send({ status: ready ? 'ready' : 'unavailable', checks, ...(degraded === undefined ? {} : { degraded }) });
   });
 
   const token = runtime.config.metricsToken;

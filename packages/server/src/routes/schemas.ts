@@ -273,11 +273,11 @@ export const schemas = {
     security: anyone,
     response: {
       200: {
-        description: 'A JWK Set; cacheable for five minutes (a rotation publishes the next key before it signs).',
+        description: 'A JWK Set; cacheable for TESSERA_JWKS_MAX_AGE, five minutes by default (a rotation publishes the next key before it signs).',
         type: 'object',
         required: ['keys'],
         properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } },
-        headers: { 'Cache-Control': { type: 'string', enum: ['public, max-age=300'] } },
+        headers: { 'Cache-Control': { type: 'string', pattern: '^public, max-age=\\d+$' } },
       },
       ...refusals(...ANY),
     },
@@ -298,9 +298,12 @@ export const schemas = {
     summary: 'Readiness: the stores answer',
     security: anyone,
     response: {
-      200: { description: 'Every store answers.', ...readiness('ready') },
+      200: { description: 'The database answers; Redis, where configured, may be down (`degraded` lists it).', ...readiness('ready') },
       ...refusals(...ANY),
-      503: { description: 'A store (the database, or Redis where configured) does not answer.', ...readiness('unavailable') },
+      503: {
+        description: 'The database does not answer, or the instance is draining (`detail` says `draining`).',
+        ...readiness('unavailable'),
+      },
     },
   },
 } as const;
@@ -317,6 +320,11 @@ function readiness(status: 'ready' | 'unavailable') {
         type: 'object',
         description: 'Each store and whether it answers: `database`, and `redis` where configured.',
         additionalProperties: { type: 'boolean' },
+      },
+      degraded: {
+        type: 'array',
+        description: 'Present while a store the instance can do without is down: `redis` (sessions checked in SQL, throttling in memory).',
+        items: { type: 'string', enum: ['redis'] },
       },
     },
   } as const;
