@@ -229,10 +229,8 @@ function listenProblem(err: unknown, config: ServerConfig): string {
   }
 }
 
-/** `db migrate`: brings the tables up to date and says which migrations ran, or that none had to. */
-async function migrate(config: ServerConfig, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
-  // Migrations run as the database opens; the rows they add carry the time they ran, so those from now on are ours.
-  const since = new Date().toISOString();
+/** Runs `work` on the database alone (no keys, no Redis), closing it after; a database that cannot be opened is one sentence and exit 1. */
+async function withDatabase(config: ServerConfig, io: { err: (s: string) => void }, work: (database: Database) => Promise<number>): Promise<number> {
   let database: Database;
   try {
     database = await openDatabase(config.databaseUrl);
@@ -241,6 +239,17 @@ async function migrate(config: ServerConfig, io: { out: (s: string) => void; err
     return 1;
   }
   try {
+    return await work(database);
+  } finally {
+    await database.close();
+  }
+}
+
+/** `db migrate`: brings the tables up to date and says which migrations ran, or that none had to. */
+async function migrate(config: ServerConfig, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+  // Migrations run as the database opens; the rows they add carry the time they ran, so those from now on are ours.
+  const since = new Date().toISOString();
+  return withDatabase(config, io, async (database) => {
     const ran: string[] = [];
     for (const table of ['tessera_sessions_migrations', 'tessera_server_migrations']) {
       const query = sql<{ name: string; timestamp: string }>`select name, timestamp from ${sql.table(table)} order by name`;
@@ -253,9 +262,7 @@ async function migrate(config: ServerConfig, io: { out: (s: string) => void; err
         : `Migrated ${redactUrl(config.databaseUrl)}: ${ran.length} migration(s) ran:\n${ran.map((name) => `  ${name}`).join('\n')}`,
     );
     return 0;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 /**
@@ -268,14 +275,7 @@ async function keyRows(
   config: ServerConfig,
   io: { out: (s: string) => void; err: (s: string) => void },
 ): Promise<number> {
-  let database: Database;
-  try {
-    database = await openDatabase(config.databaseUrl);
-  } catch (err) {
-    io.err(err instanceof Error ? err.message : String(err));
-    return 1;
-  }
-  try {
+  return withDatabase(config, io, async (database) => {
     const keys = new KeyStore(database.db, keyStoreOptions(config));
     const now = Date.now();
     if (verb === 'list') {
@@ -302,9 +302,7 @@ async function keyRows(
     }
     io.out(`Revoked ${kid}: tokens it signed stop verifying within seconds on every instance.`);
     return 0;
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 async function run(
