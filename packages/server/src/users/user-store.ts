@@ -97,22 +97,22 @@ export class UserStore {
   /**
    * The user a login names: the stored form first (rows from before the username key keep their
    * legacy form), then the key. No rule for new names applies here. A key shared by rows that
-   * collide names nobody: the stored form of each still finds it.
+   * collide names nobody: the stored form of each still finds it. One query whether or not the user
+   * exists, so the lookup's cost says nothing about which names are taken.
    */
   async byUsername(input: unknown): Promise<User | undefined> {
-    const [stored, key] = lookupKeys(input);
-    if (stored === undefined) return undefined;
-    const exact = await answer(this.#db.selectFrom('tessera_users').selectAll().where('username', '=', stored).executeTakeFirst());
-    if (exact !== undefined) return toUser(exact);
+    const [stored, key = stored] = lookupKeys(input);
+    if (stored === undefined || key === undefined) return undefined;
+    // A stored form is unique, and a key is shared only by the few rows of a group that collided before 0002.
     const rows = await answer(
       this.#db
         .selectFrom('tessera_users')
         .selectAll()
-        .where('username_key', '=', key ?? stored)
-        .limit(2)
+        .where((eb) => eb.or([eb('username', '=', stored), eb('username_key', '=', key)]))
         .execute(),
     );
-    return rows.length === 1 ? toUser(rows[0]) : undefined;
+    const byKey = rows.filter((row) => row.username_key === key);
+    return toUser(rows.find((row) => row.username === stored) ?? (byKey.length === 1 ? byKey[0] : undefined));
   }
 
   /**
@@ -154,7 +154,11 @@ export class UserStore {
         .execute(),
     );
     const groups = new Map<string, User[]>();
-    for (const row of rows) groups.set(row.username_skeleton, [...(groups.get(row.username_skeleton) ?? []), toUser(row) as User]);
+    for (const row of rows) {
+      const group = groups.get(row.username_skeleton) ?? [];
+      group.push(toUser(row) as User);
+      groups.set(row.username_skeleton, group);
+    }
     return [...groups.values()];
   }
 
