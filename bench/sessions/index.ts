@@ -17,7 +17,8 @@ import {
 } from '@tessera/auth';
 import { memoryStore } from '@tessera/auth/stores/memory';
 import { redisBus } from '@tessera/auth/stores/redis';
-import { postgresStore, sqliteStore } from '@tessera/auth/stores/sql';
+import { postgresStore } from '@tessera/auth/stores/postgres';
+import { sqliteStore } from '@tessera/auth/stores/sqlite';
 import { deleteKeysUnder } from '@tessera/test-kit';
 import Database from 'better-sqlite3';
 import { Buffer } from 'node:buffer';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_BASE as URL_BASE, schemaNames, startTcpProxy, type TcpProxy } from '@tessera/test-kit';
 import { ConfigError } from '../../src/core/errors.js';
 import type { SessionRecord } from '../../src/core/sessions/store.js';
-import { postgresStore, type SqlSessionStore } from '../../src/stores/sql/index.js';
+import { postgresStore, type SqlSessionStore } from '../../src/stores/postgres.js';
 import { describeSessionStore, session } from '../conformance/session-store.js';
 
 /** A schema per worker, run and use, so parallel files and reruns never share tables. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { sqliteStore, type SqlSessionStore } from '../../src/stores/sql/index.js';
+import { sqliteStore, type SqlSessionStore } from '../../src/stores/sqlite.js';
 import { describeSessionStore, session } from '../conformance/session-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
@@ -86,7 +86,7 @@ async function burst(store: SqlSessionStore, until: number): Promise<{ verbs: nu
  * the same moment (each waits for a line on stdin). Answers each one's outcome.
  */
 async function migrateFromProcesses(filename: string, count: number): Promise<string[]> {
-  const entry = fileURLToPath(new URL('../../src/stores/sql/index.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('../../src/stores/sqlite.ts', import.meta.url));
   const script = `
     import { sqliteStore } from ${JSON.stringify(entry)};
     const store = sqliteStore({ filename: process.argv[1] });

@@ -1,6 +1,7 @@
 // Opens the database named by TESSERA_DATABASE_URL: the embedded SQLite file by default, Postgres
 // when the URL says so. Sessions, users and keys share one connection (pool) and one migration lock.
-import { postgresStore, sqliteStore, type SqlSessionStore } from '@tessera/auth/stores/sql';
+import { postgresStore } from '@tessera/auth/stores/postgres';
+import { sqliteStore, type SqlSessionStore } from '@tessera/auth/stores/sqlite';
 import type { Kysely } from 'kysely';
 import { SERVER_MIGRATIONS, type ServerDatabase } from './schema.js';
 

@@ -1,30 +1,7 @@
-// The SQL session store: one Kysely store for SQLite (better-sqlite3) and Postgres (pg), both optional peers.
+// What the SQLite and Postgres entries share: the store over a Kysely instance the caller owns, and the types of
+// the store, its table and its migrations. Loads no driver; `@tessera/auth/stores/sqlite` and
+// `@tessera/auth/stores/postgres` re-export it beside their own factory.
 
-/**
- * Sessions in an SQLite file (WAL, owner-only files), the embedded default.
- * @example const store = sqliteStore({ filename: './data/tessera.db' }); await store.migrate();
- */
-export { sqliteStore } from './sqlite.js';
-/**
- * Options of `sqliteStore`: the file and the busy timeout.
- * @example const options: SqliteStoreOptions = { filename: './data/tessera.db', busyTimeout: 5000 };
- */
-export type { SqliteStoreOptions } from './sqlite.js';
-/**
- * Sessions in Postgres through a pg pool that fails fast in an outage.
- * @example const store = postgresStore({ connectionString: 'postgres://localhost/app', schema: 'auth' }); await store.migrate();
- */
-export { postgresStore } from './postgres.js';
-/**
- * Options of `postgresStore`: a connection string or a pool, the schema and the timeouts.
- * @example const options: PostgresStoreOptions = { pool, schema: 'auth', statementTimeout: 2000 };
- */
-export type { PostgresStoreOptions } from './postgres.js';
-/**
- * The part of a pg `Pool` that `postgresStore({ pool })` calls; a `pg.Pool` fits.
- * @example const pool: PgPool = new pg.Pool({ connectionString });
- */
-export type { PgPool } from './pg-pool.js';
 /**
  * Sessions over a Kysely instance the caller owns; `close` leaves it open.
  * @example const store = sqlStore(db, { dialect: 'postgres', schema: 'auth' }); await store.migrate();

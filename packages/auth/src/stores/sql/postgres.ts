@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import { CAPABILITIES } from './capabilities.js';
+import { loadDriver } from './driver.js';
 import { GuardedPool, type PgPool } from './pg-pool.js';
 import { checkSchema, createSqlStore, type SqlSessionStore } from './sql-store.js';
 import type { SessionDatabase } from './tables.js';
@@ -37,15 +38,22 @@ function parseInt8(value: string): number | string {
 }
 
 /** Parsers for this pool's clients only: a global `types.setTypeParser` would change every pg user in the process. */
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+function poolTypes(driver: typeof pg): { getTypeParser: typeof pg.types.getTypeParser } {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID && format !== 'binary' ? parseInt8 : driver.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+}
 
 function positive(problems: string[], name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value <= 0) problems.push(`The \`${name}\` option must be a positive whole number.`);
   return value;
+}
+
+/** A pg pool of the driver with this store's int8 parsers. */
+function newPool(driver: typeof pg, config: pg.PoolConfig): PgPool {
+  return new driver.Pool({ ...config, types: poolTypes(driver) });
 }
 
 /**
@@ -68,14 +76,13 @@ export function postgresStore(options: PostgresStoreOptions): SqlSessionStore {
   const owned = options.pool === undefined;
   const pool: PgPool =
     options.pool ??
-    new pg.Pool({
+    newPool(loadDriver<typeof pg>('pg', 'postgresStore'), {
       connectionString: options.connectionString,
       max,
       connectionTimeoutMillis: connectTimeout,
       statement_timeout: statementTimeout,
       keepAlive: true,
       application_name: 'tessera',
-      types,
     });
   const guarded = new GuardedPool(pool, { owned, queryTimeout: statementTimeout + 500, onError: options.onError ?? (() => undefined) });
   const db = new Kysely<SessionDatabase>({ dialect: new PostgresDialect({ pool: guarded }) });

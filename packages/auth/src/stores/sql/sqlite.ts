@@ -1,9 +1,10 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { CAPABILITIES } from './capabilities.js';
+import { loadDriver } from './driver.js';
 import { createSqlStore, type SqlSessionStore } from './sql-store.js';
 import { cachingStatements } from './statement-cache.js';
 import type { SessionDatabase } from './tables.js';
@@ -46,9 +47,11 @@ export function sqliteStore(options: SqliteStoreOptions): SqlSessionStore {
   if (!Number.isSafeInteger(busyTimeout) || busyTimeout < 0) problems.push('The `busyTimeout` option must be a whole number of milliseconds.');
   if (problems.length > 0) throw new ConfigError(problems);
 
+  // The driver before any file: a missing one leaves nothing behind.
+  const Driver = loadDriver<typeof Database>('better-sqlite3', 'sqliteStore');
   const inMemory = filename === ':memory:';
   if (!inMemory) createPrivateFiles(filename);
-  const database = new Database(filename, { timeout: busyTimeout });
+  const database = new Driver(filename, { timeout: busyTimeout });
   try {
     // WAL: the CLI reads and writes beside the server; a busy timeout makes a writer wait for the
     // lock instead of failing with SQLITE_BUSY.
