@@ -1,40 +1,59 @@
 import type { TokenKind } from '../core/types.js';
 import { accessCookie, serializeCookie } from '../core/transport/cookies.js';
-import { parseDuration, type Duration } from '../core/config/duration.js';
+import { isBareNumber, millisecondsMistake, parseDuration, type Duration } from '../core/config/duration.js';
 import { ConfigError, TesseraError, UserInvalidError } from '../core/errors.js';
 import { handleLogin, handleLogout, handleRefresh, type CredentialCheck, type LoginOptions } from '../core/flows.js';
-import type { AuthenticateOptions, AuthResult } from '../core/transport/guard.js';
+import type { AuthenticateOptions, AuthResult, ClaimsOf } from '../core/transport/guard.js';
+import { unreadBody } from '../core/transport/body.js';
 import type { AuthRequest } from '../core/transport/request.js';
-import { errorResult, type ErrorFormat, type HttpResult } from '../core/transport/error-response.js';
+import { errorResult, refusalOf, type ErrorFormat, type HttpResult } from '../core/transport/error-response.js';
+import { TesseraHttpError } from './http-error.js';
 import type { Tessera } from '../core/tessera.js';
 import type { TokenClaims } from '../core/tokens/claims.js';
+
+export { TesseraHttpError };
 
 /** Shared by every outcome that sets no cookie. */
 const NO_COOKIES: readonly string[] = Object.freeze([]);
 
+/**
+ * Where a refusal goes: `'respond'` (default) writes Tessera's answer (RFC 6750) at once; `'throw'`
+ * hands it to the framework's own error handling (Express `next(err)`, Fastify `setErrorHandler`,
+ * Hono `onError`), carrying the status, code, headers and body Tessera would have written.
+ */
+export type ErrorHandling = 'respond' | 'throw';
+
 /** What every adapter accepts, beside the `Tessera` instance. */
-export interface AdapterOptions<User = never> {
+export interface AdapterOptions<User = never, Claims extends object = object> {
   /** `'tessera'` (`{error, message}`, default) or `'flask'` (`{msg}`, as flask-jwt-extended answers). */
   errorFormat?: ErrorFormat;
+  /** `'respond'` (default) or `'throw'`: see `ErrorHandling`. */
+  errors?: ErrorHandling;
   /** Loads the user of a verified token on every guarded request; null or undefined refuses with 401 `user_invalid`. */
-  lookupUser?: (claims: TokenClaims) => Promise<User | null | undefined> | User | null | undefined;
+  lookupUser?: (claims: ClaimsOf<Claims>) => Promise<User | null | undefined> | User | null | undefined;
   /** Re-issue an access cookie that has less than `within` left (cookie transport only, needs a session store); off by default. */
   implicitRefresh?: { within: Duration };
 }
 
-/** The verified caller that a guard puts on the request: the token's result and the looked-up user. */
-export interface Identity<User = never> extends AuthResult {
+/** The verified caller that a guard puts on the request: the token's result (claims typed by `Claims`) and the looked-up user. */
+export interface Identity<User = never, Claims extends object = object> extends AuthResult<Claims> {
   /** The user from `lookupUser`; undefined when no lookup is configured. */
   readonly user: User | undefined;
 }
 
-/** Route rules of a guard. */
-export type GuardOptions = Omit<AuthenticateOptions, 'token' | 'optional' | 'fresh'>;
+/** Route rules of a guard: `claims` (a role, any claim, or a predicate over the typed claims), `scope`, `locations`. */
+export type GuardOptions<Claims extends object = object> = Omit<AuthenticateOptions<Claims>, 'token' | 'optional' | 'fresh'>;
 
 /** What a guard decided: go on (with cookies to add to the response), or answer now. */
-export type GuardOutcome<User> =
-  | { readonly ok: true; readonly identity: Identity<User> | null; readonly setCookie: readonly string[] }
-  | { readonly ok: false; readonly result: HttpResult };
+export type GuardOutcome<User, Claims extends object = object> =
+  | { readonly ok: true; readonly identity: Identity<User, Claims> | null; readonly setCookie: readonly string[] }
+  | { readonly ok: false; readonly result: HttpResult; readonly error: TesseraError };
+
+/** What an adapter tells the kit about its framework. */
+export interface FrameworkFacts {
+  /** How the app parses JSON bodies, named in the sentence for a body left unparsed (e.g. `'express.json()'`). */
+  readonly jsonParser?: string;
+}
 
 /** The guard flavours every adapter offers. */
 export interface GuardKind {
@@ -47,18 +66,25 @@ export interface GuardKind {
  * Everything an adapter needs, framework-free: the guard and the login, refresh and logout
  * handlers, each taking an `AuthRequest` and answering plain values. Adapters only translate.
  */
-export class AdapterKit<User = never> {
-  readonly #auth: Tessera;
-  readonly #options: AdapterOptions<User>;
+export class AdapterKit<User = never, Claims extends object = object> {
+  readonly #auth: Tessera<Claims>;
+  readonly #options: AdapterOptions<User, Claims>;
   readonly #implicitWithin: number | undefined;
+  readonly #facts: FrameworkFacts;
 
-  constructor(auth: Tessera, options: AdapterOptions<User> = {}) {
+  constructor(auth: Tessera<Claims>, options: AdapterOptions<User, Claims> = {}, facts: FrameworkFacts = {}) {
     this.#auth = auth;
     this.#options = options;
+    this.#facts = facts;
     const within = options.implicitRefresh === undefined ? undefined : parseDuration(options.implicitRefresh.within);
     const problems: string[] = [];
+    if (options.errors !== undefined && options.errors !== 'respond' && options.errors !== 'throw')
+      problems.push(`errors must be 'respond' or 'throw' (got ${JSON.stringify(options.errors)}).`);
     if (options.implicitRefresh !== undefined) {
       if (within === undefined || within <= 0) problems.push("implicitRefresh.within must be a positive duration such as '5m'.");
+      // Longer than an access token lives, a bare number was meant in milliseconds (300000 for 5 minutes).
+      else if (isBareNumber(options.implicitRefresh.within) && within >= 1000 && within > auth.config.accessTtl)
+        problems.push(millisecondsMistake('implicitRefresh.within', within, { allowed: false }));
       // The session's absolute end is what caps a re-issued token; without a store an active cookie would renew forever.
       if (!auth.stateful)
         problems.push(
@@ -69,19 +95,29 @@ export class AdapterKit<User = never> {
     this.#implicitWithin = within;
   }
 
-  get auth(): Tessera {
+  get auth(): Tessera<Claims> {
     return this.#auth;
+  }
+
+  /**
+   * With `errors: 'throw'`, the error to hand to the framework for a refusal; undefined when the
+   * answer is to be written as it is (the default, or an answer that is no refusal).
+   */
+  thrown(result: HttpResult): TesseraHttpError | undefined {
+    if (this.#options.errors !== 'throw') return undefined;
+    const refusal = refusalOf(result);
+    return refusal === undefined ? undefined : new TesseraHttpError(result, refusal);
   }
 
   /**
    * A route's guard, prepared once when the route is declared: its options are merged and the
    * hooks it will not need are left out here, so a request pays only for the checks themselves.
    */
-  guard(kind: GuardKind, options: GuardOptions = {}): (request: AuthRequest) => Promise<GuardOutcome<User>> {
+  guard(kind: GuardKind, options: GuardOptions<Claims> = {}): (request: AuthRequest) => Promise<GuardOutcome<User, Claims>> {
     const auth = this.#auth;
     const format = this.#options.errorFormat;
     const lookupUser = this.#options.lookupUser;
-    const rules: AuthenticateOptions = { ...options, token: kind.token, optional: kind.optional === true, fresh: kind.fresh === true };
+    const rules: AuthenticateOptions<Claims> = { ...options, token: kind.token, optional: kind.optional === true, fresh: kind.fresh === true };
     const implicit = this.#implicitWithin !== undefined && kind.token === 'access';
     return async (request) => {
       try {
@@ -95,7 +131,7 @@ export class AdapterKit<User = never> {
         }
         const setCookie = implicit ? await this.#implicitRefresh(result) : NO_COOKIES;
         // Spelled out: V8 copies `{ ...result, user }` on a slow path, ~2 µs a request.
-        const identity: Identity<User> = {
+        const identity: Identity<User, Claims> = {
           kind: result.kind,
           token: result.token,
           claims: result.claims,
@@ -106,23 +142,34 @@ export class AdapterKit<User = never> {
         };
         return { ok: true, identity, setCookie };
       } catch (err) {
-        if (err instanceof TesseraError) return { ok: false, result: errorResult(err, format) };
+        if (err instanceof TesseraError) return { ok: false, result: errorResult(err, format), error: err };
         throw err;
       }
     };
   }
 
-  login(request: AuthRequest, check: CredentialCheck, options: Omit<LoginOptions, 'errorFormat'> = {}): Promise<HttpResult> {
+  async login(request: AuthRequest, check: CredentialCheck, options: Omit<LoginOptions, 'errorFormat'> = {}): Promise<HttpResult> {
+    // Credentials live in the body: one the app never parsed is named as such, not "invalid credentials".
+    const unread = unreadBody(request, this.#facts.jsonParser);
+    if (unread !== undefined) return this.error(unread);
     return handleLogin(this.#auth, request, check, { ...options, ...this.#format() });
   }
 
-  refresh(request: AuthRequest): Promise<HttpResult> {
-    const lookupUser = this.#options.lookupUser;
-    return handleRefresh(this.#auth, request, { ...this.#format(), ...(lookupUser === undefined ? {} : { lookupUser }) });
+  async refresh(request: AuthRequest): Promise<HttpResult> {
+    const lookupUser = this.#options.lookupUser as ((claims: TokenClaims) => unknown) | undefined;
+    const result = await handleRefresh(this.#auth, request, { ...this.#format(), ...(lookupUser === undefined ? {} : { lookupUser }) });
+    return this.#explainMissing(request, result);
   }
 
-  logout(request: AuthRequest): Promise<HttpResult> {
-    return handleLogout(this.#auth, request, this.#format());
+  async logout(request: AuthRequest): Promise<HttpResult> {
+    return this.#explainMissing(request, await handleLogout(this.#auth, request, this.#format()));
+  }
+
+  /** A `token_missing` answer to a request whose body the app never parsed says why instead (the token may be in it). */
+  #explainMissing(request: AuthRequest, result: HttpResult): HttpResult {
+    if (refusalOf(result)?.code !== 'token_missing') return result;
+    const unread = unreadBody(request, this.#facts.jsonParser);
+    return unread === undefined ? result : this.error(unread);
   }
 
   /** The answer for a refusal raised outside the guard (e.g. a malformed body). */
@@ -145,18 +192,19 @@ export class AdapterKit<User = never> {
 }
 
 /**
- * What every framework adapter offers, in its framework's types: `Guard` is a middleware, `Handler`
- * a route handler, `Req` what a handler receives.
+ * What every framework adapter offers, in its framework's types: `Guard` is a middleware that sets a
+ * verified identity, `OptionalGuard` one that may set null, `Handler` a route handler, `Req` what a
+ * handler receives. `User` comes from `lookupUser`, `Claims` from the `Tessera` instance.
  */
-export interface FrameworkTessera<Guard, Handler, Req, User> {
-  /** An access token is required. */
-  required(options?: GuardOptions): Guard;
+export interface FrameworkTessera<Guard, Handler, Req, User, Claims extends object = object, OptionalGuard = Guard> {
+  /** An access token is required; `options` may require claims or scopes (403 `insufficient_scope`). */
+  required(options?: GuardOptions<Claims>): Guard;
   /** No token is fine (the identity is null); a bad token is still refused. */
-  optional(options?: GuardOptions): Guard;
+  optional(options?: GuardOptions<Claims>): OptionalGuard;
   /** A fresh access token (straight from a login) is required. */
-  fresh(options?: GuardOptions): Guard;
+  fresh(options?: GuardOptions<Claims>): Guard;
   /** A refresh token is required. */
-  refreshRequired(options?: GuardOptions): Guard;
+  refreshRequired(options?: GuardOptions<Claims>): Guard;
   /** The login handler: your credential check, Tessera's session and token response. */
   login(check: CredentialCheck, options?: Omit<LoginOptions, 'errorFormat'>): Handler;
   /** The refresh handler (rotation, grace window, reuse detection). */
@@ -164,25 +212,29 @@ export interface FrameworkTessera<Guard, Handler, Req, User> {
   /** The logout handler: revokes the session and clears the cookies. */
   logout(): Handler;
   /** The caller a guard verified, typed; throws if no guard ran on this request. */
-  identity(request: Req): Identity<User>;
+  identity(request: Req): Identity<User, Claims>;
 }
 
 /** The three framework-specific pieces an adapter writes; `frameworkTessera` assembles the rest. */
-export interface FrameworkBindings<Guard, Handler, Req> {
-  guard(kind: GuardKind, options: GuardOptions): Guard;
+export interface FrameworkBindings<Guard, Handler, Req, Claims extends object = object> {
+  guard(kind: GuardKind, options: GuardOptions<Claims>): Guard;
   handler(run: (request: AuthRequest) => Promise<HttpResult>): Handler;
   /** The identity a guard stored on the request, if any. */
-  stored(request: Req): Identity<unknown> | null | undefined;
+  stored(request: Req): Identity<unknown, object> | null | undefined;
 }
 
+/** The sentence for a handler that reads an identity no guard set. */
+export const NO_GUARD = 'No Tessera guard verified this request: add a required(), fresh() or refreshRequired() guard before the handler.';
+
 /** Builds an adapter's public surface from its bindings, so every framework offers the same verbs. */
-export function frameworkTessera<Guard, Handler, Req, User>(
-  kit: AdapterKit<User>,
-  bind: FrameworkBindings<Guard, Handler, Req>,
-): FrameworkTessera<Guard, Handler, Req, User> {
+export function frameworkTessera<Guard, Handler, Req, User, Claims extends object = object, OptionalGuard = Guard>(
+  kit: AdapterKit<User, Claims>,
+  bind: FrameworkBindings<Guard, Handler, Req, Claims>,
+): FrameworkTessera<Guard, Handler, Req, User, Claims, OptionalGuard> {
   return {
     required: (options = {}) => bind.guard({ token: 'access' }, options),
-    optional: (options = {}) => bind.guard({ token: 'access', optional: true }, options),
+    // The same middleware at run time; only its type says the identity may be null.
+    optional: (options = {}) => bind.guard({ token: 'access', optional: true }, options) as unknown as OptionalGuard,
     fresh: (options = {}) => bind.guard({ token: 'access', fresh: true }, options),
     refreshRequired: (options = {}) => bind.guard({ token: 'refresh' }, options),
     login: (check, options = {}) => bind.handler((request) => kit.login(request, check, options)),
@@ -190,9 +242,8 @@ export function frameworkTessera<Guard, Handler, Req, User>(
     logout: () => bind.handler((request) => kit.logout(request)),
     identity(request) {
       const identity = bind.stored(request);
-      if (identity === undefined || identity === null)
-        throw new TypeError('No Tessera guard verified this request: add a required(), fresh() or refreshRequired() guard before the handler.');
-      return identity as Identity<User>;
+      if (identity === undefined || identity === null) throw new TypeError(NO_GUARD);
+      return identity as Identity<User, Claims>;
     },
   };
 }

@@ -1,9 +1,19 @@
 // Express 5 adapter: request → plain values → core → response. Nothing else happens here.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
+import {
+  AdapterKit,
+  frameworkTessera,
+  NO_GUARD,
+  TesseraHttpError,
+  type AdapterOptions,
+  type FrameworkTessera,
+  type Identity,
+} from './adapter-kit.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
 import type { HttpResult } from '../core/transport/error-response.js';
 import type { Tessera } from '../core/tessera.js';
+
+export { TesseraHttpError };
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express is typed through this global namespace.
@@ -15,28 +25,46 @@ declare global {
   }
 }
 
-/** An Express request that passed a required Tessera guard. */
-export type AuthedRequest<User = never> = Request & { auth: Identity<User> };
+/** An Express request that passed a required Tessera guard: `auth` is set, with the user and claims typed. */
+export type AuthedRequest<User = never, Claims extends object = object> = Request & { auth: Identity<User, Claims> };
+
+/** A route handler behind a required guard, as `authed()` takes it. */
+export type AuthedHandler<User = never, Claims extends object = object> = (
+  req: AuthedRequest<User, Claims>,
+  res: Response,
+  next: NextFunction,
+) => unknown;
 
 /** The guards and handlers of one `Tessera` for Express. */
-export type ExpressTessera<User> = FrameworkTessera<RequestHandler, RequestHandler, Request, User>;
+export type ExpressTessera<User, Claims extends object = object> = FrameworkTessera<RequestHandler, RequestHandler, Request, User, Claims> & {
+  /**
+   * A handler whose `req.auth` is typed as set (user and claims): put it after `required()`, `fresh()`
+   * or `refreshRequired()`. Without a guard before it, it passes an error to `next`.
+   * @example app.get('/me', t.required(), t.authed((req, res) => res.json({ sub: req.auth.sub })));
+   */
+  authed(handler: AuthedHandler<User, Claims>): RequestHandler;
+};
 
 /**
  * Tessera for Express 5. Mount `express.json()` before the login, refresh and logout handlers.
+ * `User` is inferred from `lookupUser`, the claims type from `auth` (`createTessera<Claims>`).
  * @example
  * const t = tessera(auth);
  * app.get('/me', t.required(), (req, res) => res.json({ sub: t.identity(req).sub }));
  */
-export function tessera<User = never>(auth: Tessera, options: AdapterOptions<User> = {}): ExpressTessera<User> {
-  const kit = new AdapterKit<User>(auth, options);
-  return frameworkTessera<RequestHandler, RequestHandler, Request, User>(kit, {
+export function tessera<User = never, Claims extends object = object>(
+  auth: Tessera<Claims>,
+  options: AdapterOptions<User, Claims> = {},
+): ExpressTessera<User, Claims> {
+  const kit = new AdapterKit<User, Claims>(auth, options, { jsonParser: 'express.json()' });
+  const base = frameworkTessera<RequestHandler, RequestHandler, Request, User, Claims>(kit, {
     guard: (kind, guardOptions) => {
       const check = kit.guard(kind, guardOptions);
       return async (req: Request, res: Response, next: NextFunction) => {
         try {
           const outcome = await check(toRequest(req));
-          if (!outcome.ok) return write(res, outcome.result);
-          req.auth = outcome.identity;
+          if (!outcome.ok) return answer(kit, res, next, outcome.result);
+          req.auth = outcome.identity as Identity<unknown> | null;
           if (outcome.setCookie.length > 0) res.append('set-cookie', [...outcome.setCookie]);
           next();
         } catch (err) {
@@ -46,13 +74,20 @@ export function tessera<User = never>(auth: Tessera, options: AdapterOptions<Use
     },
     handler: (run) => async (req: Request, res: Response, next: NextFunction) => {
       try {
-        write(res, await run(toRequest(req)));
+        answer(kit, res, next, await run(toRequest(req)));
       } catch (err) {
         next(err);
       }
     },
     stored: (req) => req.auth,
   });
+  return {
+    ...base,
+    authed: (handler) => (req, res, next) => {
+      if (req.auth === undefined || req.auth === null) return next(new TypeError(NO_GUARD));
+      return handler(req as AuthedRequest<User, Claims>, res, next);
+    },
+  };
 }
 
 // Express works both out on every read (trust proxy): AdapterRequest reads them only when asked.
@@ -60,6 +95,13 @@ const FACTS: RequestFacts<Request> = { protocol: (req) => req.protocol, ip: (req
 
 function toRequest(req: Request): AuthRequest {
   return new AdapterRequest(req.method, req.rawHeaders, req.body as unknown, req, FACTS);
+}
+
+/** Writes the answer, or hands a refusal to Express's error handlers (`errors: 'throw'`). */
+function answer<User, Claims extends object>(kit: AdapterKit<User, Claims>, res: Response, next: NextFunction, result: HttpResult): void {
+  const error = kit.thrown(result);
+  if (error !== undefined) return next(error);
+  write(res, result);
 }
 
 function write(res: Response, result: HttpResult): void {

@@ -1,5 +1,7 @@
 // Hono 4 adapter: request → plain values → core → Response. Nothing else happens here.
 import type { Context, Handler, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
@@ -13,27 +15,78 @@ declare module 'hono' {
   }
 }
 
-/** The guards (middleware) and handlers of one `Tessera` for Hono. */
-export type HonoTessera<User> = FrameworkTessera<MiddlewareHandler, Handler, Context, User>;
+/**
+ * The variables a Tessera guard sets, for `new Hono<{ Variables: TesseraVariables<User, Claims> }>()`:
+ * `auth` is the verified caller, or null on an optional route without a token.
+ */
+export type TesseraVariables<User = never, Claims extends object = object> = { auth: Identity<User, Claims> | null };
+
+/** What a required guard adds to the context: `c.var.auth` is set, with the user and claims typed. */
+export type AuthedEnv<User = never, Claims extends object = object> = { Variables: { auth: Identity<User, Claims> } };
+
+/** What an optional guard adds to the context: `c.var.auth` may be null. */
+export type OptionalAuthEnv<User = never, Claims extends object = object> = { Variables: TesseraVariables<User, Claims> };
+
+/**
+ * A refusal thrown to Hono's `onError` (adapter option `errors: 'throw'`): `getResponse()` is the answer
+ * Tessera would have written; `code` is its stable code and `cause` the `TesseraError`.
+ */
+export class TesseraHTTPException extends HTTPException {
+  /** The stable code, e.g. `'token_expired'`. */
+  readonly code: string;
+
+  constructor(result: HttpResult, code: string, message: string, cause: unknown) {
+    super(result.status as ContentfulStatusCode, { res: respond(result), message, cause });
+    this.name = 'TesseraHTTPException';
+    this.code = code;
+  }
+}
+
+/** The guards (middleware) and handlers of one `Tessera` for Hono; a required guard types `c.var.auth` as set. */
+export type HonoTessera<User, Claims extends object = object> = FrameworkTessera<
+  MiddlewareHandler<AuthedEnv<User, Claims>>,
+  Handler,
+  Context,
+  User,
+  Claims,
+  MiddlewareHandler<OptionalAuthEnv<User, Claims>>
+>;
 
 /**
  * Tessera for Hono 4 (on any runtime; on `@hono/node-server` duplicate headers stay visible).
+ * `User` is inferred from `lookupUser`, the claims type from `auth` (`createTessera<Claims>`).
  * @example
  * const t = tessera(auth);
- * app.get('/me', t.required(), (c) => c.json({ sub: t.identity(c).sub }));
+ * app.get('/me', t.required(), (c) => c.json({ sub: c.var.auth.sub }));
  */
-export function tessera<User = never>(auth: Tessera, options: AdapterOptions<User> = {}): HonoTessera<User> {
-  const kit = new AdapterKit<User>(auth, options);
-  return frameworkTessera<MiddlewareHandler, Handler, Context, User>(kit, {
+export function tessera<User = never, Claims extends object = object>(
+  auth: Tessera<Claims>,
+  options: AdapterOptions<User, Claims> = {},
+): HonoTessera<User, Claims> {
+  const kit = new AdapterKit<User, Claims>(auth, options);
+  /** Tessera's answer, or with `errors: 'throw'` an exception for `onError`. */
+  const answer = (result: HttpResult): Response => {
+    const error = kit.thrown(result);
+    if (error !== undefined) throw new TesseraHTTPException(result, error.code, error.message, error.cause);
+    return respond(result);
+  };
+  return frameworkTessera<
+    MiddlewareHandler<AuthedEnv<User, Claims>>,
+    Handler,
+    Context,
+    User,
+    Claims,
+    MiddlewareHandler<OptionalAuthEnv<User, Claims>>
+  >(kit, {
     guard: (kind, guardOptions) => {
       const check = kit.guard(kind, guardOptions);
       return async (c, next) => {
         const pending = toRequest(c);
         const request = pending instanceof Promise ? await pending : pending;
-        if (request instanceof InvalidRequestError) return respond(kit.error(request));
+        if (request instanceof InvalidRequestError) return answer(kit.error(request));
         const outcome = await check(request);
-        if (!outcome.ok) return respond(outcome.result);
-        c.set('auth', outcome.identity);
+        if (!outcome.ok) return answer(outcome.result);
+        c.set('auth', outcome.identity as Identity<User, Claims>);
         if (outcome.setCookie.length === 0) return next();
         await next();
         // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
@@ -45,7 +98,7 @@ export function tessera<User = never>(auth: Tessera, options: AdapterOptions<Use
     },
     handler: (run) => async (c) => {
       const request = await toRequest(c);
-      return respond(request instanceof InvalidRequestError ? kit.error(request) : await run(request));
+      return answer(request instanceof InvalidRequestError ? kit.error(request) : await run(request));
     },
     stored: (c) => c.get('auth'),
   });

@@ -3,7 +3,7 @@ import { ConfigError, TesseraError, TokenMissingError, TokenTypeError } from './
 import { cookieTransport, SessionManager, type OpenSessionInput, type SessionTokens } from './sessions/sessions.js';
 import type { RevokeReason, SessionRecord } from './sessions/store.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './transport/cookies.js';
-import { authenticateRequest, type AuthenticateOptions, type AuthResult } from './transport/guard.js';
+import { authenticateRequest, type AuthenticateOptions, type AuthResult, type ClaimsOf } from './transport/guard.js';
 import type { Jwks } from './keys/key-ring.js';
 import type { AuthRequest } from './transport/request.js';
 import { customClaims, type TokenClaims } from './tokens/claims.js';
@@ -19,7 +19,7 @@ const ALLOW_EXPIRED = { expired: 'allow' } as const;
  * Token functions are synchronous (pure `node:crypto`, no I/O); `authenticate` and the session
  * verbs are async, since a session store takes part.
  */
-export class Tessera {
+export class Tessera<Claims extends object = object> {
   /** The resolved, frozen configuration. */
   readonly config: ResolvedConfig;
   readonly #issuer: TokenIssuer;
@@ -156,8 +156,8 @@ export class Tessera {
    * Verifies an access token and returns its claims, or throws a `TesseraError`.
    * @example const claims = auth.verifyAccessToken(token);
    */
-  verifyAccessToken(token: string): TokenClaims {
-    return this.#verifier.verify(token, 'access').claims;
+  verifyAccessToken(token: string): ClaimsOf<Claims> {
+    return this.#verifier.verify(token, 'access').claims as ClaimsOf<Claims>;
   }
 
   /**
@@ -173,10 +173,11 @@ export class Tessera {
    * token was sent (a bad token is still refused).
    * @example const { sub } = await auth.authenticate({ method: 'GET', headers: req.rawHeaders });
    */
-  authenticate(request: AuthRequest, options: AuthenticateOptions & { optional: true }): Promise<AuthResult | null>;
-  authenticate(request: AuthRequest, options?: AuthenticateOptions): Promise<AuthResult>;
-  async authenticate(request: AuthRequest, options: AuthenticateOptions = {}): Promise<AuthResult | null> {
-    const result = authenticateRequest(request, options, this.config, this.#verifier);
+  authenticate(request: AuthRequest, options: AuthenticateOptions<Claims> & { optional: true }): Promise<AuthResult<Claims> | null>;
+  authenticate(request: AuthRequest, options?: AuthenticateOptions<Claims>): Promise<AuthResult<Claims>>;
+  async authenticate(request: AuthRequest, options: AuthenticateOptions<Claims> = {}): Promise<AuthResult<Claims> | null> {
+    // `Claims` is the app's own statement of what its tokens carry (as `createTessera<Claims>` says).
+    const result = authenticateRequest(request, options as AuthenticateOptions, this.config, this.#verifier) as AuthResult<Claims> | null;
     // Revocation is by session: one liveness check covers logout, reuse, password change and the rest.
     if (result !== null && this.#sessions !== undefined) await this.#sessions.assertLive(result.sid);
     return result;
@@ -293,9 +294,10 @@ export interface RefreshRequestOptions extends Pick<AuthenticateOptions, 'locati
 }
 
 /**
- * Validates the options (every problem in one `ConfigError`) and returns a `Tessera`.
- * @example const auth = createTessera({ keys: await generateKey('EdDSA'), refreshKey: await generateRefreshKey() });
+ * Validates the options (every problem in one `ConfigError`) and returns a `Tessera`. `Claims` types the
+ * custom claims your tokens carry, once for the instance and every adapter built on it.
+ * @example const auth = createTessera<{ roles: string[] }>({ keys: await generateKey('EdDSA'), refreshKey: await generateRefreshKey() });
  */
-export function createTessera(options: TesseraOptions): Tessera {
-  return new Tessera(options);
+export function createTessera<Claims extends object = object>(options: TesseraOptions): Tessera<Claims> {
+  return new Tessera<Claims>(options);
 }

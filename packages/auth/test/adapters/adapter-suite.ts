@@ -439,6 +439,16 @@ export function adapterSuite(name: string, serve: Serve): void {
       expect(() => new AdapterKit(stateless, { implicitRefresh: { within: '5m' } })).toThrow(ConfigError);
       expect(() => new AdapterKit(stateless, {})).not.toThrow();
     });
+
+    it('refuses a bare implicitRefresh.within that looks like milliseconds, and an unknown errors mode', async () => {
+      const auth = createTessera({ keys, refreshKey, clock: fixedClock(T0), sessions: { store: memoryStore() } });
+      onTestFinished(() => auth.close());
+      expect(() => new AdapterKit(auth, { implicitRefresh: { within: 300000 } })).toThrow(
+        "implicitRefresh.within 300000 is read as seconds (3.5 days), which looks like milliseconds: for 5 minutes write '5m' or 300.",
+      );
+      expect(() => new AdapterKit(auth, { implicitRefresh: { within: 300 } })).not.toThrow();
+      expect(() => new AdapterKit(auth, { errors: 'log' as 'throw' })).toThrow(`errors must be 'respond' or 'throw' (got "log").`);
+    });
   });
 
   describe(`${name} adapter: refresh and logout`, () => {

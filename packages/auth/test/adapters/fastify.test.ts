@@ -3,7 +3,7 @@
 import { listenFastify } from '@tessera/test-kit';
 import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tessera } from '../../src/adapters/fastify.js';
+import { tessera, TesseraHttpError } from '../../src/adapters/fastify.js';
 import { generateKey, generateRefreshKey } from '../../src/core/keys/key.js';
 import { createTessera, type Tessera } from '../../src/core/tessera.js';
 import { adapterSuite, check, json, send, TRANSPORTS, whoami, type Serve } from './adapter-suite.js';
@@ -74,5 +74,57 @@ describe('fastify plugin', () => {
     expect(injected.statusCode).toBe(401);
     expect(injected.body).toBe(fetched.text);
     expect(injected.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it("with errors: 'throw', a refusal reaches setErrorHandler with statusCode, code and headers; Fastify's own handler uses them", async () => {
+    const tesseraAuth = await auth();
+    const own = Fastify();
+    onTestFinished(() => own.close());
+    await own.register(tessera, { auth: tesseraAuth, errors: 'throw' });
+    own.get('/me', { preHandler: own.tessera.required() }, async () => 'never');
+    const defaults = await own.inject({ method: 'GET', url: '/me' });
+    expect(defaults.statusCode).toBe(401);
+    expect(defaults.headers['www-authenticate']).toBe('Bearer');
+    expect(defaults.json()).toMatchObject({ statusCode: 401, code: 'token_missing' });
+
+    const app = Fastify();
+    onTestFinished(() => app.close());
+    const seen: unknown[] = [];
+    app.setErrorHandler((err, _request, reply) => {
+      seen.push(err);
+      return reply.code(418).send({ handled: err instanceof TesseraHttpError ? err.code : 'other' });
+    });
+    await app.register(tessera, { auth: tesseraAuth, errors: 'throw' });
+    app.get('/fresh', { preHandler: app.tessera.fresh() }, async () => 'never');
+    app.post(
+      '/auth/login',
+      app.tessera.login(() => null),
+    );
+    const { access } = tesseraAuth.createTokenPair({ sub: 'ada', fresh: false });
+    const fresh = await app.inject({ method: 'GET', url: '/fresh', headers: { authorization: `Bearer ${access.token}` } });
+    expect([fresh.statusCode, fresh.json()]).toEqual([418, { handled: 'fresh_token_required' }]);
+    const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { username: 'x' } });
+    expect(login.json()).toEqual({ handled: 'invalid_credentials' });
+    expect(seen[0]).toMatchObject({ statusCode: 401, status: 401, code: 'fresh_token_required' });
+    expect((seen[0] as TesseraHttpError).headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+  });
+
+  it('authed() types request.auth as set and throws where no guard ran', async () => {
+    const tesseraAuth = await auth();
+    const app = Fastify();
+    onTestFinished(() => app.close());
+    await app.register(tessera, { auth: tesseraAuth });
+    app.get(
+      '/me',
+      { preHandler: app.tessera.required() },
+      app.tessera.authed(async (request) => ({ sub: request.auth.sub })),
+    );
+    app.get(
+      '/open',
+      app.tessera.authed(async (request) => ({ sub: request.auth.sub })),
+    );
+    const { access } = tesseraAuth.createTokenPair({ sub: 'ada' });
+    expect((await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${access.token}` } })).json()).toEqual({ sub: 'ada' });
+    expect((await app.inject({ method: 'GET', url: '/open' })).statusCode).toBe(500);
   });
 });

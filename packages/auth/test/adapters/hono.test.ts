@@ -6,7 +6,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import { listen, rawRequest } from '@tessera/test-kit';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { tessera } from '../../src/adapters/hono.js';
+import { HTTPException } from 'hono/http-exception';
+import { tessera, TesseraHTTPException } from '../../src/adapters/hono.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { generateKey, generateRefreshKey, type Key } from '../../src/core/keys/key.js';
 import type { TokenResponseBody } from '../../src/core/transport/respond.js';
@@ -148,5 +149,60 @@ describe('hono adapter', () => {
     const app = new Hono();
     app.get('/open', (c) => c.json(t.identity(c)));
     expect((await app.request('/open')).status).toBe(500);
+  });
+
+  it("with errors: 'throw', app.onError gets an HTTPException whose response is Tessera's; without onError Hono answers it", async () => {
+    const { auth } = setup();
+    const t = tessera(auth, { errors: 'throw' });
+    const plain = new Hono();
+    plain.get('/me', t.required(), (c) => c.text('never'));
+    const defaults = await plain.request('/me');
+    expect([defaults.status, defaults.headers.get('www-authenticate'), await defaults.json()]).toEqual([
+      401,
+      'Bearer',
+      { error: 'token_missing', message: 'No access token was found in the Authorization header or the __Host-tessera-access cookie' },
+    ]);
+
+    const seen: unknown[] = [];
+    const app = new Hono();
+    app.get('/me', t.required({ scope: 'docs:write' }), (c) => c.text('never'));
+    app.post(
+      '/auth/login',
+      t.login(() => null),
+    );
+    app.onError((err, c) => {
+      seen.push(err);
+      if (err instanceof HTTPException) return err.getResponse();
+      return c.text('other', 500);
+    });
+    const { access } = await auth.openSession({ sub: 'alice' });
+    const scoped = await app.request('/me', { headers: { authorization: `Bearer ${access.token}` } });
+    expect(scoped.status).toBe(403);
+    expect(scoped.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_scope", error_description="The token lacks the scope docs:write", scope="docs:write"',
+    );
+    expect(seen[0]).toBeInstanceOf(TesseraHTTPException);
+    expect(seen[0]).toMatchObject({ status: 403, code: 'insufficient_scope' });
+    const login = await app.request('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([login.status, ((await login.json()) as { error: string }).error]).toEqual([401, 'invalid_credentials']);
+  });
+
+  it('types c.var.auth as set behind a required guard, with the claims of the Tessera instance', async () => {
+    const auth = createTessera<{ roles: string[] }>({ keys, refreshKey });
+    const t = tessera(auth);
+    const app = new Hono();
+    app.get('/me', t.required({ claims: (claims) => claims.roles.includes('admin') }), (c) =>
+      c.json({ sub: c.var.auth.sub, roles: c.var.auth.claims.roles }),
+    );
+    const { access } = auth.createTokenPair({ sub: 'alice', claims: { roles: ['admin'] } });
+    expect(await (await app.request('/me', { headers: { authorization: `Bearer ${access.token}` } })).json()).toEqual({
+      sub: 'alice',
+      roles: ['admin'],
+    });
+    const { access: other } = auth.createTokenPair({ sub: 'bob', claims: { roles: [] } });
+    expect(await (await app.request('/me', { headers: { authorization: `Bearer ${other.token}` } })).json()).toEqual({
+      error: 'insufficient_scope',
+      message: 'The token does not meet the claims this route requires',
+    });
   });
 });

@@ -15,8 +15,12 @@
 //   GET  /optional      optional()                          → jsonResult(200, subBody(identity or null))
 //   POST /fresh         fresh()                             → jsonResult(200, subBody(identity))
 //   GET  /admin         required({ claims: ADMIN_CLAIMS })  → jsonResult(200, subBody(identity))
+//   GET  /scoped        required({ scope: SCOPED })         → jsonResult(200, subBody(identity))
 //   POST /refresh-only  refreshRequired()                   → jsonResult(200, subBody(identity))
 //
+// With the adapter option `errors: 'throw'`, refusals go to the framework's error handling; the app's
+// own handler writes the library's answer (status, headers, body of the error) and adds the header
+// HANDLED_BY: `app:<code>:<status>`, read from the error it was given.
 // JSON bodies go through the framework's own JSON parser (or the adapter's, where the framework has
 // none), limited to BODY_LIMIT bytes; the app answers the parser's refusals with
 // bodyErrorResult('invalid_json' | 'too_large' | 'unsupported_type', options): 400 invalid_request,
@@ -78,6 +82,10 @@ export type MakeApp = (auth: Tessera, options: AdapterOptions<User>) => Promise<
 export const PASSWORD = 'correct horse';
 export const TRANSPORTS: readonly Transport[] = ['bearer', 'cookie', 'hybrid'];
 export const ADMIN_CLAIMS = { roles: 'admin' } as const;
+/** The scopes /scoped requires: ada's tokens hold both, bob's only the first. */
+export const SCOPED: readonly string[] = ['docs:read', 'docs:write'];
+/** The header an app's own error handler adds to a refusal it was handed (`errors: 'throw'`). */
+export const HANDLED_BY = 'x-handled-by';
 /** Largest JSON body the apps parse: auth routes need little, and an unbounded body is a memory DoS (security.md §9). */
 export const BODY_LIMIT = 16 * 1024;
 
@@ -91,7 +99,8 @@ export const checkCredentials: CredentialCheck = (body) => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const { username, password } = body as Record<string, unknown>;
   if (typeof username !== 'string' || !USERS.has(username) || password !== PASSWORD) return null;
-  return { sub: username, claims: { roles: username === 'ada' ? ['admin'] : [] } };
+  const admin = username === 'ada';
+  return { sub: username, claims: { roles: admin ? ['admin'] : [], scope: admin ? 'docs:read docs:write' : 'docs:read' } };
 };
 
 /** The body of GET/POST /me. */
@@ -307,6 +316,9 @@ export function describeAdapter(name: string, make: MakeApp): void {
     /** The same adapter with the flask error shape and implicit refresh (options reach the adapter). */
     let flaskAuth: Tessera;
     let flask: RunningApp;
+    /** The same adapter with errors: 'throw': refusals reach the app's own error handler. */
+    let throwerAuth: Tessera;
+    let thrower: RunningApp;
     /** Every token the suite has seen (sent or received): none may ever appear in an error answer. */
     const secrets = new Set<string>();
 
@@ -316,10 +328,12 @@ export function describeAdapter(name: string, make: MakeApp): void {
       flaskAuth = suiteTessera(keys, clock);
       app = await make(auth, { lookupUser });
       flask = await make(flaskAuth, { errorFormat: 'flask', implicitRefresh: { within: '5m' } });
+      throwerAuth = suiteTessera(keys, clock);
+      thrower = await make(throwerAuth, { lookupUser, errors: 'throw' });
     });
     afterAll(async () => {
-      await Promise.all([app?.close(), flask?.close()]);
-      await Promise.all([auth?.close(), flaskAuth?.close()]);
+      await Promise.all([app?.close(), flask?.close(), thrower?.close()]);
+      await Promise.all([auth?.close(), flaskAuth?.close(), throwerAuth?.close()]);
     });
     // Each test starts an hour after the last: tokens of earlier tests are dead, time only moves forward.
     beforeEach(() => clock.advance(3600_000));
@@ -355,6 +369,7 @@ export function describeAdapter(name: string, make: MakeApp): void {
 
     const call = async (path: string, req: Req = {}): Promise<Answer> => check(await send(app.url, path, req), tokensIn(req));
     const callFlask = async (path: string, req: Req = {}): Promise<Answer> => check(await send(flask.url, path, req), tokensIn(req), true);
+    const callThrower = async (path: string, req: Req = {}): Promise<Answer> => check(await send(thrower.url, path, req), tokensIn(req));
     const raw = async (requestLine: string, headers: ReadonlyArray<readonly [string, string]>, body = ''): Promise<Answer> =>
       check(await rawRequest(app.url, requestLine, headers, body), tokensIn({ headers: Object.fromEntries(headers), body }));
 
@@ -665,10 +680,26 @@ export function describeAdapter(name: string, make: MakeApp): void {
         expectRefusal(await call('/fresh', { method: 'POST', bearer: text(refreshed.json.access_token) }), 401, 'fresh_token_required');
       });
 
-      it('claims: the admin passes, another user gets 403 insufficient_scope', async () => {
+      it('claims: the admin passes, another user gets 403 insufficient_scope naming the claim', async () => {
         const [ada, bob] = [await login('bearer', 'ada'), await login('bearer', 'bob')];
         expect((await call('/admin', { bearer: ada.access })).json).toEqual({ sub: 'ada' });
-        expectRefusal(await call('/admin', { bearer: bob.access }), 403, 'insufficient_scope');
+        const refused = await call('/admin', { bearer: bob.access });
+        expect(refused.json).toEqual({ error: 'insufficient_scope', message: 'The token\'s roles claim does not include "admin"' });
+        expect(refused.header('www-authenticate')).toBe(
+          'Bearer error="insufficient_scope", error_description="The token\'s roles claim does not include admin"',
+        );
+      });
+
+      it('scope: every scope required must be in the scope claim; the challenge names them (RFC 6750 §3)', async () => {
+        const [ada, bob] = [await login('bearer', 'ada'), await login('bearer', 'bob')];
+        expect((await call('/scoped', { bearer: ada.access })).json).toEqual({ sub: 'ada' });
+        const refused = await call('/scoped', { bearer: bob.access });
+        expect(refused.json).toEqual({ error: 'insufficient_scope', message: 'The token lacks the scope "docs:write"' });
+        expect(refused.header('www-authenticate')).toBe(
+          'Bearer error="insufficient_scope", error_description="The token lacks the scope docs:write", scope="docs:read docs:write"',
+        );
+        // A refresh token carries the login's claims too, but it is never an access token.
+        expectRefusal(await call('/scoped', { bearer: bob.refresh }), 401, 'token_type_invalid');
       });
 
       it('refreshRequired: takes a refresh token and refuses an access token or none', async () => {
@@ -866,6 +897,17 @@ export function describeAdapter(name: string, make: MakeApp): void {
         }
       });
 
+      it('answers a form or text body on the JSON-only handlers with 415, never "invalid credentials"', async () => {
+        const form = { body: 'username=ada&password=correct+horse', contentType: 'application/x-www-form-urlencoded' };
+        const plain = { body: JSON.stringify({ username: 'ada', password: PASSWORD }), contentType: 'text/plain' };
+        for (const req of [form, plain]) {
+          const answer = await call('/auth/login', req);
+          expect(answer.json).toEqual({ error: 'unsupported_media_type', message: 'Send the body as application/json' });
+          expect(answer.status).toBe(415);
+          expectRefusal(await call('/auth/refresh', { ...req, body: 'refresh_token=x' }), 415, 'unsupported_media_type');
+        }
+      });
+
       it('answers a body over 16 KiB with 413 payload_too_large', async () => {
         const answer = await call('/auth/login', { json: { username: 'ada', password: PASSWORD, pad: 'x'.repeat(BODY_LIMIT) } });
         expectRefusal(answer, 413, 'payload_too_large');
@@ -875,6 +917,37 @@ export function describeAdapter(name: string, make: MakeApp): void {
         expectRefusal(await call('/auth/refresh', { json: { refresh_token: 42 } }), 400, 'invalid_request');
         const deep = await call('/auth/login', { body: `${'['.repeat(5000)}${']'.repeat(5000)}` });
         expectRefusal(deep, 401, 'invalid_credentials');
+      });
+    });
+
+    // -----------------------------------------------------------------------------------------
+    describe("errors: 'throw' hands refusals to the framework's error handling", () => {
+      it('by default the adapter answers itself: the app error handler never sees a refusal', async () => {
+        const answer = await call('/me');
+        expectRefusal(answer, 401, 'token_missing');
+        expect(answer.header(HANDLED_BY)).toBeNull();
+      });
+
+      it('a guard refusal reaches the app handler with its status, code and headers, and the same answer', async () => {
+        const [direct, handled] = [await call('/me'), await callThrower('/me')];
+        expect(handled.header(HANDLED_BY)).toBe('app:token_missing:401');
+        expect([handled.status, handled.text, handled.header('www-authenticate')]).toEqual([direct.status, direct.text, 'Bearer']);
+        const bob = await login('bearer', 'bob');
+        const scope = await callThrower('/scoped', { bearer: bob.access });
+        expect(scope.header(HANDLED_BY)).toBe('app:insufficient_scope:403');
+        expect(scope.header('www-authenticate')).toMatch(/scope="docs:read docs:write"$/);
+        expectRefusal(await callThrower('/me', { bearer: 'abc.def.ghi' }), 401, 'token_invalid');
+      });
+
+      it('handler refusals go there too, cookies to clear included; successes are written as usual', async () => {
+        const wrong = await callThrower('/auth/login', { json: { username: 'ada', password: 'nope' } });
+        expect([wrong.header(HANDLED_BY), wrong.json.error]).toEqual(['app:invalid_credentials:401', 'invalid_credentials']);
+        const out = await callThrower('/auth/logout', { method: 'POST', cookie: `${names().refresh}=abc.def.ghi` });
+        expect(out.header(HANDLED_BY)).toBe('app:token_invalid:401');
+        expectCleared(out);
+        const ok = await callThrower('/auth/login', { json: { username: 'ada', password: PASSWORD } });
+        expect([ok.status, ok.header(HANDLED_BY)]).toEqual([200, null]);
+        expect((await callThrower('/me', { bearer: text(ok.json.access_token) })).json.sub).toBe('ada');
       });
     });
 
@@ -949,6 +1022,12 @@ export function describeAdapter(name: string, make: MakeApp): void {
 export interface AdapterUnderTest {
   name: string;
   make: MakeApp;
+  /**
+   * The framework hands the adapter a Web `Headers` object (Next.js route handlers), where two Authorization
+   * lines arrive joined as one "a, b" value: still refused with 400 invalid_request, in the words the core
+   * has for one malformed line. Only the SCRIPT steps marked `mergedHeaders` compare the message loosely.
+   */
+  webHeaders?: boolean;
 }
 
 /** What is compared of an answer, with tokens and random ids replaced by numbered placeholders. */
@@ -959,6 +1038,8 @@ export interface Normalized {
   wwwAuthenticate: string | null;
   cacheControl: string | null;
   pragma: string | null;
+  /** The app's own error handler's mark (`errors: 'throw'`); null where the adapter answered itself. */
+  handledBy: string | null;
   setCookie: string[];
 }
 
@@ -989,6 +1070,7 @@ class Placeholders {
       wwwAuthenticate: header('www-authenticate'),
       cacheControl: header('cache-control'),
       pragma: header('pragma'),
+      handledBy: header(HANDLED_BY),
       setCookie: answer.setCookie.map(replace),
     };
   }
@@ -1015,6 +1097,8 @@ interface ScriptContext {
 interface Step {
   name: string;
   run(c: ScriptContext): Promise<Answer>;
+  /** Sends a header twice, which a Web `Headers` object joins (see AdapterUnderTest.webHeaders). */
+  mergedHeaders?: true;
 }
 
 const v = (c: ScriptContext, name: string): string => c.vars.get(name) ?? '';
@@ -1041,6 +1125,7 @@ const SCRIPT: readonly Step[] = [
   { name: 'GET /me with "Basic x, Bearer y"', run: (c) => send(c.url, '/me', { authorization: `Basic eDp5, Bearer ${v(c, 'b.access_token')}` }) },
   {
     name: 'GET /me with two Authorization headers (raw)',
+    mergedHeaders: true,
     run: (c) =>
       rawRequest(c.url, 'GET /me HTTP/1.1', [
         ['Authorization', `Bearer ${v(c, 'b.access_token')}`],
@@ -1053,6 +1138,8 @@ const SCRIPT: readonly Step[] = [
   { name: 'login bob', run: async (c) => keep(c, await send(c.url, '/auth/login', loginJson('bob', 'bearer')), 'bob') },
   { name: 'GET /admin as bob', run: (c) => send(c.url, '/admin', { bearer: v(c, 'bob.access_token') }) },
   { name: 'GET /admin as ada', run: (c) => send(c.url, '/admin', { bearer: v(c, 'b.access_token') }) },
+  { name: 'GET /scoped as bob', run: (c) => send(c.url, '/scoped', { bearer: v(c, 'bob.access_token') }) },
+  { name: 'GET /scoped as ada', run: (c) => send(c.url, '/scoped', { bearer: v(c, 'b.access_token') }) },
   {
     name: 'refresh, bearer body',
     run: async (c) => keep(c, await send(c.url, '/auth/refresh', { json: { refresh_token: v(c, 'b.refresh_token') } }), 'b2'),
@@ -1093,6 +1180,11 @@ const SCRIPT: readonly Step[] = [
   { name: 'logout, no token', run: (c) => send(c.url, '/auth/logout', { method: 'POST' }) },
   { name: 'login, wrong password', run: (c) => send(c.url, '/auth/login', { json: { username: 'ada', password: 'nope' } }) },
   { name: 'login, malformed JSON', run: (c) => send(c.url, '/auth/login', { body: '{"username":' }) },
+  {
+    name: 'login, form body',
+    run: (c) => send(c.url, '/auth/login', { body: 'username=ada&password=correct+horse', contentType: 'application/x-www-form-urlencoded' }),
+  },
+  { name: 'login, text/plain body', run: (c) => send(c.url, '/auth/login', { body: '{"username":"ada"}', contentType: 'text/plain' }) },
   { name: 'login, 20 KiB body', run: (c) => send(c.url, '/auth/login', { json: { pad: 'x'.repeat(20 * 1024) } }) },
   {
     name: 'GET /me with an expired token',
@@ -1103,6 +1195,23 @@ const SCRIPT: readonly Step[] = [
   },
 ];
 
+/** Refusals of every kind with `errors: 'throw'`: each goes through the app's own error handler, alike everywhere. */
+const THROWN_SCRIPT: readonly Step[] = [
+  { name: 'login bob', run: async (c) => keep(c, await send(c.url, '/auth/login', loginJson('bob', 'bearer')), 'bob') },
+  { name: 'GET /me without a token', run: (c) => send(c.url, '/me') },
+  { name: 'GET /me with a garbage token', run: (c) => send(c.url, '/me', { bearer: 'abc.def.ghi' }) },
+  { name: 'GET /scoped as bob', run: (c) => send(c.url, '/scoped', { bearer: v(c, 'bob.access_token') }) },
+  { name: 'GET /admin as bob', run: (c) => send(c.url, '/admin', { bearer: v(c, 'bob.access_token') }) },
+  { name: 'POST /fresh with a refresh token', run: (c) => send(c.url, '/fresh', { method: 'POST', bearer: v(c, 'bob.refresh_token') }) },
+  { name: 'login, wrong password', run: (c) => send(c.url, '/auth/login', { json: { username: 'ada', password: 'nope' } }) },
+  { name: 'refresh, no token', run: (c) => send(c.url, '/auth/refresh', { method: 'POST' }) },
+  {
+    name: 'logout, garbage refresh cookie',
+    run: (c) => send(c.url, '/auth/logout', { method: 'POST', cookie: '__Secure-tessera-refresh=abc.def.ghi' }),
+  },
+  { name: 'GET /me as bob (no refusal)', run: (c) => send(c.url, '/me', { bearer: v(c, 'bob.access_token') }) },
+];
+
 /**
  * Runs SCRIPT against every adapter (each its own Tessera with the same keys, store kind and clock
  * start) and compares, step by step, status, body, content-type, WWW-Authenticate, Cache-Control,
@@ -1111,31 +1220,52 @@ const SCRIPT: readonly Step[] = [
 export function describeAdapterEquivalence(apps: readonly AdapterUnderTest[]): void {
   describe(`adapter equivalence: ${apps.map((a) => a.name).join(', ')}`, () => {
     const transcripts = new Map<string, Normalized[]>();
+    const thrown = new Map<string, Normalized[]>();
 
     beforeAll(async () => {
       const keys = await suiteKeys();
-      for (const adapter of apps) {
+      const record = async (adapter: AdapterUnderTest, options: AdapterOptions<User>, script: readonly Step[]): Promise<Normalized[]> => {
         const clock = fixedClock(T0);
         const auth = suiteTessera(keys, clock);
-        const app = await adapter.make(auth, { lookupUser });
+        const app = await adapter.make(auth, options);
         try {
           const context: ScriptContext = { url: app.url, clock, keys, vars: new Map() };
           const placeholders = new Placeholders();
           const transcript: Normalized[] = [];
-          for (const step of SCRIPT) transcript.push(placeholders.normalize(await step.run(context)));
-          transcripts.set(adapter.name, transcript);
+          for (const step of script) transcript.push(placeholders.normalize(await step.run(context)));
+          return transcript;
         } finally {
           await app.close();
           await auth.close();
         }
+      };
+      for (const adapter of apps) {
+        transcripts.set(adapter.name, await record(adapter, { lookupUser }, SCRIPT));
+        thrown.set(adapter.name, await record(adapter, { lookupUser, errors: 'throw' }, THROWN_SCRIPT));
       }
+    });
+
+    it.each(THROWN_SCRIPT.map((step, index) => ({ name: step.name, index })))("errors: 'throw': $name", ({ index }) => {
+      const [first, ...rest] = apps.map((a) => ({ name: a.name, answer: thrown.get(a.name)?.[index] }));
+      expect(first?.answer).toBeDefined();
+      expect(first?.answer?.status).toBeLessThan(500);
+      // Every refusal went through the app's own handler; the one success did not.
+      expect(first?.answer?.handledBy === null).toBe(first?.answer?.status === 200);
+      for (const other of rest) expect({ [other.name]: other.answer }).toEqual({ [other.name]: first?.answer });
     });
 
     it.each(SCRIPT.map((step, index) => ({ name: step.name, index })))('$name', ({ index }) => {
       const [first, ...rest] = apps.map((a) => ({ name: a.name, answer: transcripts.get(a.name)?.[index] }));
       expect(first?.answer).toBeDefined();
       expect(first?.answer?.status).toBeLessThan(500);
-      for (const other of rest) expect({ [other.name]: other.answer }).toEqual({ [other.name]: first?.answer });
+      // Joined by Web Headers, the pair is the same refusal (status, code, challenge) in other words.
+      const loose = (name: string) => SCRIPT[index]?.mergedHeaders === true && apps.find((a) => a.name === name)?.webHeaders === true;
+      const gist = (a: Normalized | undefined) =>
+        a && { ...a, body: (JSON.parse(a.body) as { error?: unknown }).error, wwwAuthenticate: a.wwwAuthenticate?.split(',')[0] ?? null };
+      for (const other of rest) {
+        const pick = loose(other.name) ? gist : (a: Normalized | undefined) => a;
+        expect({ [other.name]: pick(other.answer) }).toEqual({ [other.name]: pick(first?.answer) });
+      }
     });
   });
 }

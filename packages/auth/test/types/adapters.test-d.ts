@@ -7,9 +7,10 @@ import { Hono, type Context } from 'hono';
 import { describe, expectTypeOf, it } from 'vitest';
 import { tessera as expressTessera, type AuthedRequest } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera, type FastifyTessera, type FastifyTesseraUser } from '../../src/adapters/fastify.js';
-import { tessera as honoTessera } from '../../src/adapters/hono.js';
+import { tessera as honoTessera, type TesseraVariables } from '../../src/adapters/hono.js';
 import type { Identity } from '../../src/adapters/adapter-kit.js';
-import type { Tessera } from '../../src/core/tessera.js';
+import { createTessera, type Tessera } from '../../src/core/tessera.js';
+import type { TokenClaims } from '../../src/core/tokens/claims.js';
 
 interface User {
   id: string;
@@ -17,6 +18,12 @@ interface User {
 }
 declare const auth: Tessera;
 declare const user: User;
+/** The custom claims of the app's tokens, given once to createTessera. */
+interface Claims {
+  roles: string[];
+  tenant: string;
+}
+declare const typed: Tessera<Claims>;
 
 describe('fastify adapter types', () => {
   it('types request.auth as Identity | null, and fastify.tessera with the registered user (unknown when none is)', async () => {
@@ -51,6 +58,23 @@ describe('fastify adapter types', () => {
       app.tessera.login(() => ({ sub: 'alice' }), { transports: ['bearer', 'cookie'] }),
     );
     app.post('/auth/refresh', { preHandler: app.tessera.refreshRequired() }, app.tessera.refresh());
+    // authed(): request.auth is set, also on a route with its own generics.
+    app.get(
+      '/me',
+      { preHandler: app.tessera.required({ scope: 'docs:read' }) },
+      app.tessera.authed(async (request) => {
+        expectTypeOf(request.auth.sub).toBeString();
+        return { sub: request.auth.sub };
+      }),
+    );
+    app.get<{ Querystring: { q: string } }>(
+      '/find',
+      { preHandler: app.tessera.required() },
+      app.tessera.authed<{ Querystring: { q: string } }>(async (request) => {
+        expectTypeOf(request.query.q).toBeString();
+        return { sub: request.auth.sub, q: request.query.q };
+      }),
+    );
     app.post('/auth/logout', app.tessera.logout());
     // @ts-expect-error -- not a transport
     app.tessera.login(() => null, { transports: ['carrier-pigeon'] });
@@ -68,18 +92,30 @@ describe('fastify adapter types', () => {
 });
 
 describe('hono adapter types', () => {
-  it("types c.get('auth') as Identity | null, and identity() with the user type of lookupUser", () => {
+  it('types c.var.auth as set behind a required guard and as nullable behind an optional one, and identity() with the user type of lookupUser', () => {
     const t = honoTessera(auth, { lookupUser: async (claims): Promise<User | null> => (claims.sub === user.id ? user : null) });
     const app = new Hono();
     app.get('/me', t.required(), (c) => {
-      expectTypeOf(c.get('auth')).toEqualTypeOf<Identity<unknown> | null>();
+      expectTypeOf(c.var.auth.sub).toBeString();
+      expectTypeOf(c.get('auth').sid).toBeString();
+      expectTypeOf(c.var.auth.user).toEqualTypeOf<User | undefined>();
       expectTypeOf(t.identity(c)).toEqualTypeOf<Identity<User>>();
       expectTypeOf(t.identity(c).user).toEqualTypeOf<User | undefined>();
-      // @ts-expect-error -- null on an optional route: narrow first
-      void c.get('auth').sub;
       // @ts-expect-error -- no such property
-      void c.get('auth')?.nope;
+      void c.var.auth.nope;
       return c.json({ sub: t.identity(c).sub });
+    });
+    app.get('/maybe', t.optional(), (c) => {
+      expectTypeOf(c.var.auth).toBeNullable();
+      expectTypeOf(c.var.auth?.user).toEqualTypeOf<User | undefined>();
+      // @ts-expect-error -- null on an optional route: narrow first
+      void c.var.auth.sub;
+      return c.json({ sub: c.var.auth?.sub ?? null });
+    });
+    // Without a guard, the global ContextVariableMap still says what a guard would have set.
+    app.get('/open', (c) => {
+      expectTypeOf(c.get('auth')).toEqualTypeOf<Identity<unknown> | null>();
+      return c.text('open');
     });
     expectTypeOf(honoTessera(auth).identity).returns.toEqualTypeOf<Identity<never>>();
   });
@@ -107,6 +143,55 @@ describe('hono adapter types', () => {
   });
 });
 
+describe('typed claims, given once to createTessera', () => {
+  it('types the claims of authenticate, verifyAccessToken and every adapter from the Tessera instance', async () => {
+    const created = createTessera<Claims>({} as never);
+    expectTypeOf(created).toEqualTypeOf<Tessera<Claims>>();
+    expectTypeOf(typed.verifyAccessToken('t').roles).toEqualTypeOf<string[]>();
+    expectTypeOf((await typed.authenticate({ method: 'GET', headers: [] })).claims.tenant).toBeString();
+    // A typed instance still goes wherever a Tessera is taken.
+    const plain: Tessera = typed;
+    void plain;
+    expectTypeOf(auth.verifyAccessToken('t')).toExtend<TokenClaims>();
+
+    const hono = honoTessera(typed, { lookupUser: (claims) => ({ id: claims.sub, roles: claims.roles }) });
+    const app = new Hono();
+    app.get('/admin', hono.required({ claims: (claims) => claims.roles.includes('admin') && claims.tenant !== '' }), (c) => {
+      expectTypeOf(c.var.auth.claims.roles).toEqualTypeOf<string[]>();
+      expectTypeOf(c.var.auth.claims.sub).toBeString();
+      expectTypeOf(c.var.auth.user).toEqualTypeOf<{ id: string; roles: string[] } | undefined>();
+      // @ts-expect-error -- roles are strings
+      const wrong: number[] = c.var.auth.claims.roles;
+      return c.json(wrong);
+    });
+    // @ts-expect-error -- the predicate sees the typed claims: tenant is a string
+    hono.required({ claims: (claims) => claims.tenant > 1 });
+    hono.required({ scope: ['docs:read', 'docs:write'] });
+    hono.required({ scope: 'docs:read', claims: { roles: 'admin' } });
+    // @ts-expect-error -- a scope is text
+    hono.required({ scope: 42 });
+
+    const ex = expressTessera(typed);
+    express().get(
+      '/admin',
+      ex.required({ scope: 'docs:write' }),
+      ex.authed((req, res) => void res.json(req.auth.claims.tenant)),
+    );
+    expectTypeOf(ex.identity({} as Request).claims.roles).toEqualTypeOf<string[]>();
+  });
+
+  it('exports the Hono Variables type, for apps that declare their own', () => {
+    const app = new Hono<{ Variables: TesseraVariables<User, Claims> & { requestId: string } }>();
+    app.get('/anywhere', (c) => {
+      expectTypeOf(c.var.auth).toBeNullable();
+      expectTypeOf(c.var.auth?.user).toEqualTypeOf<User | undefined>();
+      expectTypeOf(c.var.auth?.claims.roles).toEqualTypeOf<string[] | undefined>();
+      expectTypeOf(c.var.requestId).toBeString();
+      return c.text(c.var.auth?.claims.tenant ?? '');
+    });
+  });
+});
+
 describe('express adapter types', () => {
   it('types req.auth as Identity | null | undefined, AuthedRequest<User> with the user, and identity() with the user type of lookupUser', () => {
     const t = expressTessera(auth, { lookupUser: async (claims): Promise<User | null> => (claims.sub === user.id ? user : null) });
@@ -128,6 +213,16 @@ describe('express adapter types', () => {
     expectTypeOf(authed.auth.sub).toBeString();
     expectTypeOf(authed).toExtend<Request>();
     expectTypeOf(expressTessera(auth).identity).returns.toEqualTypeOf<Identity<never>>();
+    // authed(): behind a required guard, req.auth is set and typed with the user.
+    app.get(
+      '/authed',
+      t.required(),
+      t.authed((req, res) => {
+        expectTypeOf(req.auth.sub).toBeString();
+        expectTypeOf(req.auth.user).toEqualTypeOf<User | undefined>();
+        res.json({ sub: req.auth.sub });
+      }),
+    );
   });
 
   it('fits guards and handlers where Express takes them, and refuses a non-Tessera or a wrong option', () => {

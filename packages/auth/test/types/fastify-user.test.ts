@@ -35,7 +35,7 @@ import type { Identity } from '../../src/adapters/adapter-kit.js';
 import type { Tessera } from '../../src/core/tessera.js';
 interface User { id: string; roles: string[] }
 declare module '../../src/adapters/fastify.js' {
-  interface FastifyTesseraTypes { user: User }
+  interface FastifyTesseraTypes { user: User; claims: { tenant: string } }
 }
 declare const auth: Tessera;
 declare const request: FastifyRequest;
@@ -43,7 +43,11 @@ const app = Fastify();
 await app.register(tessera, { auth, lookupUser: (claims) => ({ id: claims.sub, roles: [] }) });
 // @ts-expect-error -- lookupUser must answer the registered User
 await app.register(tessera, { auth, lookupUser: () => ({ id: 1 }) });
-const identity: Identity<User> = app.tessera.identity(request);
+const identity: Identity<User, { tenant: string }> = app.tessera.identity(request);
+export const tenant: string = identity.claims.tenant;
+// @ts-expect-error -- the registered claims type the tenant as a string
+export const tenantNumber: number = identity.claims.tenant;
+app.get('/me', { preHandler: app.tessera.required({ claims: (claims) => claims.tenant === 'acme' }) }, app.tessera.authed(async (req) => req.auth.user?.roles));
 // @ts-expect-error -- the user is a User, not a number
 export const wrong: number | undefined = identity.user;
 export const roles: string[] | undefined = identity.user?.roles;

@@ -1,7 +1,7 @@
 // The checks of configuration values, written once: `resolveConfig` runs them on options and the server
 // runs the same ones on its TESSERA_* variables (docs/architecture.md "Configuration"). Each check answers
 // the value, normalised, or a refusal that becomes one sentence: "<name> must be <expected> (got …)."
-import { parseDuration } from './duration.js';
+import { BARE_SECONDS_MAX, isBareNumber, millisecondsMistake, parseDuration } from './duration.js';
 
 /** How a value is written, so that a reader of text (environment variables) knows how to read it. */
 export type CheckKind = 'duration' | 'integer' | 'boolean' | 'text' | 'list';
@@ -43,13 +43,22 @@ export function refuse(expected: string, options: { why?: string; culprit?: unkn
 const accept = <T>(value: T): Checked<T> => ({ ok: true, value });
 const make = <T>(kind: CheckKind, check: (value: unknown) => Checked<T>): Check<T> => ({ kind, check });
 
-/** A duration (`'15m'`, `'7d'`, seconds) of at least `min` seconds, answered in seconds; `max` refuses longer ones, saying `why`. */
-export function duration(min: number, max?: { seconds: number; why?: string }): Check<number> {
+/**
+ * A duration (`'15m'`, `'7d'`, seconds) of at least `min` seconds, answered in seconds; `max.seconds`
+ * refuses longer ones, saying `why`. A bare number above `max.bare` seconds (default a year) looks like
+ * milliseconds and is refused with the units spelled out: write it with a unit to mean it.
+ */
+export function duration(min: number, max: { seconds?: number; why?: string; bare?: number } = {}): Check<number> {
   const expected = `a duration such as 15m, 7d or a number of seconds${min > 0 ? ` (at least ${min} s)` : ''}`;
+  const bare = max.bare ?? BARE_SECONDS_MAX;
   return make('duration', (value) => {
     const seconds = parseDuration(value);
     if (seconds === undefined || seconds < min) return refuse(expected);
-    if (max !== undefined && seconds > max.seconds) return refuse(`at most ${max.seconds}s`, max.why === undefined ? {} : { why: max.why });
+    const tooLong = max.seconds !== undefined && seconds > max.seconds;
+    if (isBareNumber(value) && seconds >= 1000 && (seconds > bare || tooLong)) {
+      return { ok: false, expected, sentence: (name) => millisecondsMistake(name, seconds, { allowed: !tooLong }) };
+    }
+    if (tooLong) return refuse(`at most ${max.seconds}s`, max.why === undefined ? {} : { why: max.why });
     return accept(seconds);
   });
 }

@@ -21,7 +21,8 @@ export const DEFAULTS = {
     doc: 'The `aud` of access tokens, always issued and checked.',
     check: text({ max: 512 }),
   },
-  accessTtl: { value: '15m', doc: 'Access-token lifetime.', check: duration(1) },
+  // A bare number past a day is most likely milliseconds (900000 for 15 minutes): refused with the units spelled out.
+  accessTtl: { value: '15m', doc: 'Access-token lifetime.', check: duration(1, { bare: 86400 }) },
   refreshTtl: {
     value: '7d',
     doc: 'Refresh-token lifetime.',
@@ -76,7 +77,7 @@ export const DEFAULTS = {
   'sessions.livenessTtl': {
     value: '60s',
     doc: 'How long an instance trusts a "live" session answer while a revocation bus is connected (without one: 1 s).',
-    check: duration(1),
+    check: duration(1, { bare: 86400 }),
   },
   'sessions.livenessCacheSize': { value: 10000, doc: 'Sessions whose liveness an instance remembers.', check: integer(0, 10_000_000) },
   'sessions.maxPerUser': {

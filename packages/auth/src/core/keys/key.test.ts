@@ -110,6 +110,27 @@ describe('importKey', () => {
     expect(configError(() => importKey({ alg: 'RS256', pem: 'not a key' }))).toContain('could not be read');
   });
 
+  it('names the type of a wrong key, the type wanted, and the algorithm the key would serve', () => {
+    const pem = (pair: { publicKey: { export(o: object): string | Buffer } }) => pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const edPrivate = ed25519.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    expect(configError(() => importKey({ alg: 'ES256', pem: edPrivate }))).toBe(
+      "ES256 takes a P-256 EC key, but this is an Ed25519 key: import it with alg 'EdDSA', or pass a key of the wanted type.",
+    );
+    expect(configError(() => importKey({ alg: 'EdDSA', pem: pem(rsa2048) }))).toBe(
+      "EdDSA takes an Ed25519 key, but this is an RSA key of 2048 bits: import it with alg 'RS256', or pass a key of the wanted type.",
+    );
+    expect(configError(() => importKey({ alg: 'ES256', pem: pem(p384) }))).toBe('ES256 takes a P-256 EC key, but this is a P-384 EC key.');
+    expect(configError(() => importKey({ alg: 'EdDSA', pem: pem(generateKeyPairSync('x25519')) }))).toBe(
+      'EdDSA takes an Ed25519 key, but this is an X25519 key (for key agreement, not signatures).',
+    );
+    expect(configError(() => importKey({ alg: 'HS256', pem: pem(ed25519) }))).toBe(
+      "HS256 takes a secret, not a PEM key (this one is an Ed25519 key: import it with alg 'EdDSA'): pass { secret } for HS256.",
+    );
+    expect(configError(() => importKey({ alg: 'RS256', jwk: ed25519.publicKey.export({ format: 'jwk' }) }))).toBe(
+      "RS256 takes an RSA key, but this is an Ed25519 key: import it with alg 'EdDSA', or pass a key of the wanted type.",
+    );
+  });
+
   it('refuses asymmetric material offered as an HMAC secret, in every form', () => {
     const spkiPem = rsa2048.publicKey.export({ type: 'spki', format: 'pem' }) as string;
     const pkcs1Pem = rsa2048.publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;

@@ -13,7 +13,7 @@ import {
 import { promisify } from 'node:util';
 import { isCanonicalBase64url } from '../../internal/base64url.js';
 import { ConfigError } from '../errors.js';
-import { isAlgorithm, keyMismatch, MIN_HMAC_BYTES, type Algorithm } from './algorithms.js';
+import { describeKey, isAlgorithm, keyMismatch, MIN_HMAC_BYTES, type Algorithm } from './algorithms.js';
 
 /** What a key is for: access tokens (published when asymmetric) or refresh tokens (never published). */
 export type KeyPurpose = 'access' | 'refresh';
@@ -116,10 +116,13 @@ export function importKey(input: KeyInput): Key {
       throw new ConfigError([`The JWK says alg "${String(jwk.alg)}" but the key is being imported for ${alg}.`]);
     if (alg === 'HS256') {
       if (jwk.kty !== 'oct' || typeof jwk.k !== 'string')
-        throw new ConfigError(['HS256 takes a secret (a JWK of kty "oct"), not an asymmetric key.']);
+        throw new ConfigError([
+          `HS256 takes a secret (a JWK of kty "oct"), but this JWK is of kty ${JSON.stringify(jwk.kty)}: import it with its own algorithm.`,
+        ]);
       return fromSecret(alg, secretBytes(jwk.k), withKid(options, jwk.kid));
     }
-    if (jwk.kty === 'oct') throw new ConfigError([`${alg} takes an asymmetric key, not a secret.`]);
+    if (jwk.kty === 'oct')
+      throw new ConfigError([`${alg} takes an asymmetric key, but this JWK is a secret (kty "oct"): import it with alg 'HS256'.`]);
     return fromObjects(
       alg,
       () =>
@@ -129,7 +132,7 @@ export function importKey(input: KeyInput): Key {
   }
   const pem = input.pem;
   if (typeof pem !== 'string') throw new ConfigError(['importKey: pem must be a string.']);
-  if (alg === 'HS256') throw new ConfigError(['HS256 takes a secret, not a PEM key.']);
+  if (alg === 'HS256') throw new ConfigError([`HS256 takes a secret, not a PEM key${pemKind(pem)}: pass { secret } for HS256.`]);
   return fromObjects(alg, () => (/PRIVATE KEY-----/.test(pem) ? privatePair(createPrivateKey(pem)) : [undefined, createPublicKey(pem)]), options);
 }
 
@@ -274,6 +277,17 @@ function checkKid(kid: unknown): string {
     throw new ConfigError(['A key id (kid) must be 1 to 128 printable ASCII characters without spaces.']);
   }
   return kid;
+}
+
+/** " (an Ed25519 key: import it with alg 'EdDSA')" for a PEM that parses, else nothing. */
+function pemKind(pem: string): string {
+  try {
+    const key = /PRIVATE KEY-----/.test(pem) ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem);
+    const { kind, alg } = describeKey(key);
+    return ` (this one is ${kind}${alg === undefined ? '' : `: import it with alg '${alg}'`})`;
+  } catch {
+    return '';
+  }
 }
 
 function capitalize(s: string): string {

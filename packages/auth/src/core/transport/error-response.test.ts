@@ -20,7 +20,7 @@ import {
   TokenTypeError,
   type ErrorCode,
 } from '../errors.js';
-import { errorResponse, errorResult, wwwAuthenticate } from './error-response.js';
+import { errorResponse, errorResult, refusalOf, wwwAuthenticate } from './error-response.js';
 import { generateKey, generateRefreshKey } from '../keys/key.js';
 import { createTessera } from '../tessera.js';
 
@@ -108,7 +108,17 @@ describe('WWW-Authenticate (RFC 6750 §3)', () => {
   it('gives insufficient_scope for a 403 insufficient_scope', () => {
     const error = new InsufficientScopeError();
     expect(wwwAuthenticate(error)).toBe('Bearer error="insufficient_scope", error_description="Token lacks the required claims"');
+    const scoped = new InsufficientScopeError({ message: 'The token lacks the scope "docs:write"', scope: 'docs:read docs:write' });
+    expect(wwwAuthenticate(scoped)).toBe(
+      'Bearer error="insufficient_scope", error_description="The token lacks the scope docs:write", scope="docs:read docs:write"',
+    );
     expect(errorResponse(error).headers['www-authenticate']).toBe(wwwAuthenticate(error));
+  });
+
+  it('remembers the refusal behind each answer it built, for adapters that hand it to the framework', () => {
+    const error = new TokenExpiredError();
+    expect(refusalOf(errorResult(error, 'flask'))).toBe(error);
+    expect(refusalOf({ status: 204, headers: {}, body: undefined })).toBeUndefined();
   });
 
   it.each([new CsrfError(), new OriginRefusedError(), new StoreUnavailableError()])('is absent for $code', (error) => {

@@ -32,6 +32,8 @@ export interface Refusal {
   readonly message: string;
   readonly tokenPresented?: boolean;
   readonly retryAfter?: number | undefined;
+  /** The scopes a route requires, for the `scope` attribute of an `insufficient_scope` challenge. */
+  readonly scope?: string | undefined;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -48,7 +50,21 @@ export function errorResult(error: Refusal, format: ErrorFormat = 'tessera', ext
   if (error.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
   if (extraCookies.length > 0) headers['set-cookie'] = extraCookies;
   const body = format === 'flask' ? JSON.stringify({ msg: error.message }) : JSON.stringify({ error: error.code, message: error.message });
-  return { status: error.status, headers, body };
+  const result: HttpResult = { status: error.status, headers, body };
+  RENDERED.set(result, error);
+  return result;
+}
+
+/** The refusal behind each answer `errorResult` built, so an adapter can hand it to the framework's error handling. */
+const RENDERED = new WeakMap<HttpResult, Refusal>();
+
+/**
+ * The refusal an `HttpResult` renders, or undefined for an answer that is not a refusal (tokens, 204),
+ * or that `errorResult` did not build.
+ * @example const refusal = refusalOf(await handleLogin(auth, request, check));
+ */
+export function refusalOf(result: HttpResult): Refusal | undefined {
+  return RENDERED.get(result);
 }
 
 /** `errorResult` in the Tessera format without cookies, typed for callers that want plain strings. */
@@ -68,9 +84,14 @@ export function wwwAuthenticate(error: Refusal): string | undefined {
   if (rfcError === undefined && error.status !== 401) return undefined;
   if (error.tokenPresented !== true) return 'Bearer';
   if (rfcError === undefined) return undefined;
-  // quoted-string content (RFC 9110 §5.6.4): printable ASCII without quote or backslash.
-  const description = error.message.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');
-  return `Bearer error="${rfcError}", error_description="${description}"`;
+  const description = quoted(error.message);
+  const scope = rfcError === 'insufficient_scope' && error.scope !== undefined ? `, scope="${quoted(error.scope)}"` : '';
+  return `Bearer error="${rfcError}", error_description="${description}"${scope}`;
+}
+
+/** The text as quoted-string content (RFC 9110 §5.6.4): printable ASCII without quote or backslash. */
+function quoted(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '');
 }
 
 /** The RFC 6750 §3.1 error of each refusal about the bearer credential; other refusals get no challenge (except a bare one on 401). */
@@ -83,6 +104,8 @@ const RFC6750_ERROR: Partial<Record<ErrorCode, string>> = {
   token_revoked: 'invalid_token',
   fresh_token_required: 'invalid_token',
   refresh_token_reused: 'invalid_token',
+  legacy_token_reused: 'invalid_token',
+  legacy_cutover_ended: 'invalid_token',
   user_invalid: 'invalid_token',
   invalid_request: 'invalid_request',
   token_conflict: 'invalid_request',

@@ -182,9 +182,59 @@ describe('authenticate: claims', () => {
     expect(seen).toEqual([pair.access.claims]);
   });
 
+  it('names what was missing: the claim and the value wanted', async () => {
+    const messages = await Promise.all(
+      [{ roles: 'admin' }, { role: 'admin' }, { tenant: 'acme' }].map(
+        async (claims) => (await rejection(auth.authenticate(get, { claims }))).message,
+      ),
+    );
+    expect(messages).toEqual([
+      'The token\'s roles claim does not include "admin"',
+      'The token\'s role claim is not "admin"',
+      'The token\'s tenant claim is missing; it must be "acme"',
+    ]);
+    const own = new InsufficientScopeError({ message: 'Only the owner of this tenant may do this' });
+    expect(
+      (
+        await rejection(
+          auth.authenticate(get, {
+            claims: () => {
+              throw own;
+            },
+          }),
+        )
+      ).message,
+    ).toBe('Only the owner of this tenant may do this');
+  });
+
   it('checks claims only after the token is verified', async () => {
     const err = await rejection(auth.authenticate({ method: 'GET', headers: bearer(refresh) }, { claims: () => true }));
     expect(err.code).toBe('token_type_invalid');
+  });
+});
+
+describe('authenticate: scope (RFC 9068 §2.2.3, RFC 6750 §3)', () => {
+  const scoped = auth.createTokenPair({ sub: 'alice', claims: { scope: 'docs:read  docs:write' } }).access.token;
+  const arrayScoped = auth.createTokenPair({ sub: 'alice', claims: { scope: ['docs:read'] } }).access.token;
+  const get = (token: string): AuthRequest => ({ method: 'GET', headers: bearer(token) });
+
+  it('passes when every required scope is in the space-separated scope claim (or an array of them)', async () => {
+    await expect(auth.authenticate(get(scoped), { scope: 'docs:read' })).resolves.toMatchObject({ sub: 'alice' });
+    await expect(auth.authenticate(get(scoped), { scope: ['docs:write', 'docs:read'] })).resolves.toMatchObject({ sub: 'alice' });
+    await expect(auth.authenticate(get(scoped), { scope: 'docs:read docs:write' })).resolves.toMatchObject({ sub: 'alice' });
+    await expect(auth.authenticate(get(arrayScoped), { scope: 'docs:read' })).resolves.toMatchObject({ sub: 'alice' });
+  });
+
+  it('refuses with insufficient_scope naming the missing scopes, and carries the scopes required for the challenge', async () => {
+    const err = await rejection(auth.authenticate(get(scoped), { scope: ['docs:read', 'docs:admin', 'users:read'] }));
+    expect(err).toBeInstanceOf(InsufficientScopeError);
+    expect(err.message).toBe('The token lacks the scopes "docs:admin", "users:read"');
+    expect((err as InsufficientScopeError).scope).toBe('docs:read docs:admin users:read');
+    // No scope claim at all, and scope text that only contains the name: refused alike.
+    const none = await rejection(auth.authenticate({ method: 'GET', headers: bearer(access) }, { scope: 'docs:read' }));
+    expect(none.message).toBe('The token lacks the scope "docs:read"');
+    const partial = auth.createTokenPair({ sub: 'alice', claims: { scope: 'docs:reader' } }).access.token;
+    expect((await rejection(auth.authenticate(get(partial), { scope: 'docs:read' }))).code).toBe('insufficient_scope');
   });
 });
 

@@ -14,31 +14,44 @@ import { isSafeMethod, readHeaders, type AuthRequest } from './request.js';
 import type { TokenClaims } from '../tokens/claims.js';
 import type { TokenVerifier, VerifyOptions } from '../tokens/verify.js';
 
+/** The claims of a token: `TokenClaims`, with the app's own `Claims` when it declared them (`createTessera<Claims>`). */
+export type ClaimsOf<Claims extends object> = TokenClaims & Claims;
+
 /**
  * Claims a route requires: each named claim must equal the value (or, for an array claim,
- * contain it), or a predicate over all claims must return true. Failing gives 403 `insufficient_scope`.
+ * contain it), or a predicate over the (typed) claims must return true. Failing gives 403
+ * `insufficient_scope` naming the claim; a predicate may throw its own `InsufficientScopeError`
+ * to say what was missing.
  */
-export type ClaimsRequirement = Readonly<Record<string, string | number | boolean>> | ((claims: TokenClaims) => boolean);
+export type ClaimsRequirement<Claims extends object = object> =
+  Readonly<Record<string, string | number | boolean>> | ((claims: ClaimsOf<Claims>) => boolean);
 
 /** What a route asks of `authenticate`. */
-export interface AuthenticateOptions {
+export interface AuthenticateOptions<Claims extends object = object> {
   /** The kind of token required. Default `'access'`. */
   token?: TokenKind;
   /** Require an access token straight from a login (`fresh: true`). */
   fresh?: boolean;
   /** No token is fine (the result is null); a bad token is still refused. */
   optional?: boolean;
-  claims?: ClaimsRequirement;
+  /** Claims the token must carry, e.g. `{ roles: 'admin' }`, or a predicate over them. */
+  claims?: ClaimsRequirement<Claims>;
+  /**
+   * Scopes the token must all hold in its space-separated `scope` claim (RFC 9068 §2.2.3, RFC 8693 §4.2),
+   * e.g. `'docs:write'` or `['docs:read', 'docs:write']`. Missing ones give 403 `insufficient_scope` with
+   * `scope="…"` in `WWW-Authenticate` (RFC 6750 §3).
+   */
+  scope?: string | readonly string[];
   /** Where to look, in order; default from the configuration for the kind. */
   locations?: readonly TokenLocation[];
 }
 
-/** A verified caller. */
-export interface AuthResult {
+/** A verified caller; `Claims` types the custom claims (see `createTessera<Claims>`). */
+export interface AuthResult<Claims extends object = object> {
   readonly kind: TokenKind;
   /** The token as received. */
   readonly token: string;
-  readonly claims: TokenClaims;
+  readonly claims: ClaimsOf<Claims>;
   /** The identity (`sub`). */
   readonly sub: string;
   /** The session id (`sid`). */
@@ -54,7 +67,7 @@ export interface AuthResult {
  */
 export function authenticateRequest(
   request: AuthRequest,
-  options: AuthenticateOptions,
+  options: AuthenticateOptions<object>,
   config: ResolvedConfig,
   verifier: TokenVerifier,
   verifyOptions?: VerifyOptions,
@@ -79,7 +92,8 @@ export function authenticateRequest(
     checkCsrf(headers, claims);
   }
   if (options.fresh === true && claims.fresh !== true) throw new FreshTokenRequiredError();
-  if (options.claims !== undefined && !meets(claims, options.claims)) throw new InsufficientScopeError();
+  if (options.scope !== undefined) requireScope(claims, options.scope);
+  if (options.claims !== undefined) requireClaims(claims, options.claims);
   return { kind, token: found.token, claims, sub: claims.sub, sid: claims.sid, location: found.location };
 }
 
@@ -92,11 +106,29 @@ function verifyIgnoringTime(verifier: TokenVerifier, token: string, kind: TokenK
   }
 }
 
-function meets(claims: TokenClaims, requirement: ClaimsRequirement): boolean {
-  if (typeof requirement === 'function') return requirement(claims) === true;
+/** Every required scope must be in the token's `scope` claim (space-separated; an array is read too). */
+function requireScope(claims: TokenClaims, required: string | readonly string[]): void {
+  const wanted = typeof required === 'string' ? required.split(' ').filter((s) => s !== '') : required;
+  const scope = claims.scope;
+  const held = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? (scope as unknown[]) : [];
+  const missing = wanted.filter((s) => !held.includes(s));
+  if (missing.length === 0) return;
+  const list = missing.map((s) => `"${s}"`).join(', ');
+  throw new InsufficientScopeError({
+    message: `The token lacks the scope${missing.length > 1 ? 's' : ''} ${list}`,
+    scope: wanted.join(' '),
+  });
+}
+
+function requireClaims(claims: TokenClaims, requirement: ClaimsRequirement): void {
+  if (typeof requirement === 'function') {
+    if (requirement(claims) !== true) throw new InsufficientScopeError({ message: 'The token does not meet the claims this route requires' });
+    return;
+  }
   for (const [name, wanted] of Object.entries(requirement)) {
     const actual = Object.hasOwn(claims, name) ? claims[name] : undefined;
-    if (!(actual === wanted || (Array.isArray(actual) && actual.includes(wanted)))) return false;
+    if (actual === wanted || (Array.isArray(actual) && actual.includes(wanted))) continue;
+    const says = Array.isArray(actual) ? 'does not include' : actual === undefined ? 'is missing; it must be' : 'is not';
+    throw new InsufficientScopeError({ message: `The token's ${name} claim ${says} ${JSON.stringify(wanted)}` });
   }
-  return true;
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, StoreUnavailableError } from '../../core/errors.js';
 import type { RotateResult, RotationInput, SessionStore } from '../../core/sessions/store.js';
 import { rotationRefusal } from '../../core/sessions/store.js';
 import { CAPABILITIES, type SqlCapabilities, type SqlDialectName } from './capabilities.js';
@@ -102,7 +102,7 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
     return row === undefined ? undefined : toRecord(row);
   };
 
-  return {
+  const store: SqlSessionStore = {
     async create(session) {
       open();
       // A duplicate id violates the primary key and rejects.
@@ -190,4 +190,34 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
       await parts.destroy?.();
     },
   };
+  const verbs = store as unknown as Record<(typeof SESSION_VERBS)[number], (...args: unknown[]) => Promise<unknown>>;
+  for (const verb of SESSION_VERBS) verbs[verb] = explainMissingTables(verbs[verb]);
+  return store;
+}
+
+/** The verbs that read or write the sessions table. */
+const SESSION_VERBS = ['create', 'get', 'rotate', 'revoke', 'revokeUser', 'listByUser', 'purge'] as const;
+
+/**
+ * A database without the sessions table answers 503 saying how to create it, not "cannot be reached":
+ * SQLite says "no such table", Postgres SQLSTATE 42P01 (undefined_table).
+ */
+function explainMissingTables<A extends unknown[], R>(verb: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await verb(...args);
+    } catch (cause) {
+      if (!isMissingTable(cause)) throw cause;
+      throw new StoreUnavailableError({
+        message: 'The session store has no tables yet: run `tessera db migrate` (or `store.migrate()`) before serving',
+        cause,
+      });
+    }
+  };
+}
+
+function isMissingTable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return code === '42P01' || (code === 'SQLITE_ERROR' && typeof message === 'string' && message.startsWith('no such table'));
 }
