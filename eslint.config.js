@@ -18,9 +18,12 @@ const NODE_BUILTINS = builtinModules.filter((name) => !name.startsWith('_') && !
 
 // What each arrow points at, spelled as import specifiers. `stores` is the folder of implementations; the store
 // contract is core/sessions/store.ts ('./sessions/store.js'), which no pattern here matches.
-const FRAMEWORK = anyOf(pkg('express', 'fastify', 'fastify-plugin', 'hono'), '^@hono/', '^@fastify/');
+const FRAMEWORK = anyOf(pkg('express', 'fastify', 'fastify-plugin', 'hono', 'next'), '^@hono/', '^@fastify/', '^@nestjs/');
 const STORE = anyOf(up('stores'), pkg('kysely', 'pg', 'better-sqlite3', 'redis'), '^@redis/', pkg('@tessera/auth/stores'));
-const ADAPTER = anyOf(up('adapters'), pkg('@tessera/auth/express', '@tessera/auth/fastify', '@tessera/auth/hono'));
+const ADAPTER = anyOf(
+  up('adapters'),
+  pkg('@tessera/auth/express', '@tessera/auth/fastify', '@tessera/auth/hono', '@tessera/auth/nest', '@tessera/auth/next'),
+);
 const CLIENT = anyOf(up('client'), pkg('@tessera/auth/client'));
 const SERVER = anyOf(pkg('@tessera/server'), '^(?:\\.\\./)+(?:packages/)?server(?:/|$)');
 const NODE = anyOf('^node:', pkg(...NODE_BUILTINS));
@@ -37,7 +40,17 @@ const layer = (files, patterns, ignores) => ({
 const LAYERED = ['protocol', 'internal', 'core', 'stores', 'adapters', 'client'].map((folder) => `${LIB}/${folder}/**/*.ts`);
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', 'bench/results/**', 'data/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      'bench/results/**',
+      'data/**',
+      'examples/next/.next/**',
+      'examples/next/next-env.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
@@ -123,5 +136,10 @@ export default tseslint.config(
   {
     files: ['**/*.test.ts', '**/test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    // Nest's own idiom (emitDecoratorMetadata): an injected class is imported as a value, a module is an empty decorated class.
+    files: ['examples/nest/src/**/*.ts'],
+    rules: { '@typescript-eslint/consistent-type-imports': 'off', '@typescript-eslint/no-extraneous-class': 'off' },
   },
 );

@@ -6,24 +6,28 @@ import { createAdaptorServer } from '@hono/node-server';
 import { listen, listenFastify, type RunningApp } from '@tessera/test-kit';
 import express, { type ErrorRequestHandler, type Response as ExpressResponse } from 'express';
 import Fastify, { type FastifyReply } from 'fastify';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { tessera as expressTessera } from '../../src/adapters/express.js';
+import { tessera as expressTessera, TesseraHttpError } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera } from '../../src/adapters/fastify.js';
-import { tessera as honoTessera } from '../../src/adapters/hono.js';
-import type { AdapterOptions, Identity } from '../../src/adapters/adapter-kit.js';
+import { tessera as honoTessera, TesseraHTTPException } from '../../src/adapters/hono.js';
+import type { AdapterOptions, GuardOptions, Identity } from '../../src/adapters/adapter-kit.js';
 import { jsonResult, type HttpResult, type Tessera } from '../../src/index.js';
+import { makeNestExpress, makeNestFastify } from './apps-nest.js';
 import {
   ADMIN_CLAIMS,
   BODY_LIMIT,
   bodyErrorResult,
   checkCredentials,
+  HANDLED_BY,
   meBody,
+  SCOPED,
   subBody,
   TRANSPORTS,
   type AdapterUnderTest,
   type User,
 } from './adapter.js';
+import { makeNext } from './apps-next.js';
 
 /** A guarded route of the suite: method, path, its guard, and the body it answers for the identity the guard set. */
 type GuardedRoute<G> = { readonly method: 'get' | 'post'; readonly path: string; readonly guard: G } & (
@@ -31,19 +35,15 @@ type GuardedRoute<G> = { readonly method: 'get' | 'post'; readonly path: string;
   | { readonly optional: true; body(identity: Identity<unknown> | null): Record<string, unknown> }
 );
 
-/** The guarded routes listed at the top of adapter.ts, with the guards of one adapter. */
-function guardedRoutes<G>(t: {
-  required(options?: { claims: typeof ADMIN_CLAIMS }): G;
-  optional(): G;
-  fresh(): G;
-  refreshRequired(): G;
-}): GuardedRoute<G>[] {
+/** The guarded routes listed at the top of adapter.ts, with the guards of one adapter (an optional guard may be typed apart). */
+function guardedRoutes<G, O = G>(t: { required(options?: GuardOptions): G; optional(): O; fresh(): G; refreshRequired(): G }): GuardedRoute<G | O>[] {
   return [
     { method: 'get', path: '/me', guard: t.required(), optional: false, body: meBody },
     { method: 'post', path: '/me', guard: t.required(), optional: false, body: meBody },
     { method: 'get', path: '/optional', guard: t.optional(), optional: true, body: subBody },
     { method: 'post', path: '/fresh', guard: t.fresh(), optional: false, body: subBody },
     { method: 'get', path: '/admin', guard: t.required({ claims: ADMIN_CLAIMS }), optional: false, body: subBody },
+    { method: 'get', path: '/scoped', guard: t.required({ scope: SCOPED }), optional: false, body: subBody },
     { method: 'post', path: '/refresh-only', guard: t.refreshRequired(), optional: false, body: subBody },
   ];
 }
@@ -81,6 +81,11 @@ export async function makeExpress(auth: Tessera, options: AdapterOptions<User>):
     );
   // body-parser's refusals carry `type`; anything else is a defect and must surface as a failing 500.
   const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+    // With errors: 'throw', Tessera's refusals arrive here: the app writes them itself, marked as its own.
+    if (err instanceof TesseraHttpError) {
+      res.setHeader(HANDLED_BY, `app:${err.code}:${err.statusCode}`);
+      return writeExpress(res, { status: err.status, headers: err.headers, body: err.body });
+    }
     const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
     if (type === 'entity.too.large') return writeExpress(res, bodyErrorResult('too_large', options));
     if (type === 'entity.parse.failed') return writeExpress(res, bodyErrorResult('invalid_json', options));
@@ -111,6 +116,11 @@ export async function makeFastify(auth: Tessera, options: AdapterOptions<User>):
   // A cross-site form can post text/plain without a preflight: take JSON only (docs/architecture.md "Platform notes").
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: { code?: string }, _request, reply) => {
+    // With errors: 'throw', Tessera's refusals arrive here: the app writes them itself, marked as its own.
+    if (err instanceof TesseraHttpError) {
+      reply.header(HANDLED_BY, `app:${err.code}:${err.statusCode}`);
+      return writeFastify(reply, { status: err.statusCode, headers: err.headers, body: err.body });
+    }
     const kind = err.code === undefined ? undefined : FASTIFY_BODY_ERRORS[err.code];
     if (kind !== undefined) return writeFastify(reply, bodyErrorResult(kind, options));
     return reply.code(500).send({ error: 'internal', message: 'unexpected error' });
@@ -150,7 +160,14 @@ export async function makeHono(auth: Tessera, options: AdapterOptions<User>): Pr
   app.post('/auth/refresh', t.refresh());
   app.post('/auth/logout', t.logout());
   for (const route of guardedRoutes(t))
-    app[route.method](route.path, route.guard, (c) => toResponse(answerOf(route, c.get('auth'), () => t.identity(c))));
+    app[route.method](route.path, route.guard as MiddlewareHandler, (c) => toResponse(answerOf(route, c.get('auth'), () => t.identity(c))));
+  // With errors: 'throw', Tessera's refusals arrive here as an HTTPException whose response is Tessera's answer.
+  app.onError((err, c) => {
+    if (!(err instanceof TesseraHTTPException)) return c.text('Internal Server Error', 500);
+    const response = err.getResponse();
+    response.headers.set(HANDLED_BY, `app:${err.code}:${err.status}`);
+    return response;
+  });
   // On Node, createAdaptorServer makes a plain http.Server (its type also covers the HTTP/2 servers it can make).
   return listen(createAdaptorServer({ fetch: app.fetch }) as Server);
 }
@@ -160,4 +177,7 @@ export const ADAPTERS: readonly AdapterUnderTest[] = [
   { name: 'express', make: makeExpress },
   { name: 'fastify', make: makeFastify },
   { name: 'hono', make: makeHono },
+  { name: 'next', make: makeNext, webHeaders: true },
+  { name: 'nest-express', make: makeNestExpress },
+  { name: 'nest-fastify', make: makeNestFastify },
 ];

@@ -1,0 +1,3 @@
+import { checkPassword, t } from '../../../../lib/auth';
+
+export const POST = t.login(checkPassword);

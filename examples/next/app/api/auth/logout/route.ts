@@ -1,0 +1,3 @@
+import { t } from '../../../../lib/auth';
+
+export const POST = t.logout();

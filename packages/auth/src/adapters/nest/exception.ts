@@ -1,0 +1,43 @@
+// A refusal as Nest's own kind of error, and the filters that write it exactly as the other adapters do.
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { HttpResult, Refusal } from '../../core/transport/error-response.js';
+import { writeResult } from './http.js';
+
+/**
+ * A Tessera refusal as an `HttpException`: the whole answer Tessera writes (`result`: status,
+ * `WWW-Authenticate`, `Cache-Control`, cookies, body) and the stable `code` (`cause` is the `TesseraError`).
+ * With the module option `errors: 'throw'` your exception filters see it; `TesseraExceptionFilter`, which
+ * `TesseraModule` registers globally, writes `result` as it is for any that no filter of yours catches.
+ */
+export class TesseraHttpException extends HttpException {
+  /** The stable code, e.g. `'token_expired'`. */
+  readonly code: string;
+  /** The answer Tessera writes for this refusal. */
+  readonly result: HttpResult;
+
+  constructor(result: HttpResult, refusal: Refusal) {
+    // The parsed body, so that Nest's own filter, should it see this, answers the same JSON.
+    super(JSON.parse(result.body ?? '{}') as Record<string, unknown>, result.status, refusal instanceof Error ? { cause: refusal } : {});
+    this.name = 'TesseraHttpException';
+    this.code = refusal.code;
+    this.result = result;
+  }
+}
+
+/** The refusal a guard answers itself (the default, `errors: 'respond'`): the route's own filter writes it. */
+export class RespondingRefusal extends TesseraHttpException {}
+
+/** Writes a `TesseraHttpException` on Express or Fastify: the same bytes as `@tessera/auth/express` and `/fastify`. */
+export class TesseraExceptionFilter implements ExceptionFilter<TesseraHttpException> {
+  catch(exception: TesseraHttpException, host: ArgumentsHost): void {
+    writeResult(host.switchToHttp().getResponse<object>(), exception.result);
+  }
+}
+Catch(TesseraHttpException)(TesseraExceptionFilter);
+
+/**
+ * On each guarded route: Nest asks a route's filters before the app's, so an app-wide catch-all filter
+ * (`app.useGlobalFilters`) cannot turn a refusal into an answer without its challenge and cookies.
+ */
+export class RouteRefusalFilter extends TesseraExceptionFilter {}
+Catch(RespondingRefusal)(RouteRefusalFilter);
