@@ -1,12 +1,12 @@
 // The HTTP side of the client: builds the auth API's requests (register, login, me, refresh, logout;
 // logout-all goes through the authenticated fetch) from the protocol module, sends them with the
 // cookie jar, attaches credentials to the app's own requests and reads the token answers.
-import { AUTH_PATHS, COOKIE_NAMES, CSRF_HEADER, SECURE_COOKIE_PREFIX, type ErrorCode, type Transport } from '../protocol/protocol.js';
+import { CSRF_HEADER, type AUTH_PATHS, type COOKIE_NAMES, type ErrorCode, type SECURE_COOKIE_PREFIX, type Transport } from '../protocol/protocol.js';
 import type { CookieJar } from './cookie-jar.js';
-import { networkError } from './errors.js';
+import { ClientError, networkError } from './errors.js';
 import type { FetchLike } from './options.js';
 import { pageCookie } from './platform.js';
-import { optional } from './optional.js';
+import { text } from './text.js';
 
 /** Credentials for `login` and `register`. */
 export interface Credentials {
@@ -17,9 +17,9 @@ export interface Credentials {
 /** A token answer (login or refresh), read. */
 export interface TokenBody {
   readonly expiresIn: number;
-  readonly access?: string;
-  readonly refresh?: string;
-  readonly csrf?: string;
+  readonly access: string | undefined;
+  readonly refresh: string | undefined;
+  readonly csrf: string | undefined;
 }
 
 /** What the requests need of the session held: the credentials to send. */
@@ -33,8 +33,16 @@ export interface Held {
 }
 
 const JSON_HEADERS = { accept: 'application/json', 'content-type': 'application/json' } as const;
+/**
+ * An auth endpoint, by its path under `auth/`: derived from the protocol's `AUTH_PATHS` by type, so
+ * the client carries only the names it calls and a renamed path fails to compile here.
+ */
+type Endpoint = (typeof AUTH_PATHS)[keyof typeof AUTH_PATHS] extends `/auth/${infer E}` ? E : never;
+/** The CSRF cookie's name (the protocol's, checked by type, without importing its tables). */
+const CSRF_COOKIE: typeof COOKIE_NAMES.csrf = 'tessera-csrf';
+const HOST_PREFIX: typeof SECURE_COOKIE_PREFIX.csrf = '__Host-';
 /** The CSRF cookie under both its names: `__Host-` when the server sets Secure cookies, bare otherwise. */
-const CSRF_COOKIES = [SECURE_COOKIE_PREFIX.csrf + COOKIE_NAMES.csrf, COOKIE_NAMES.csrf] as const;
+const CSRF_COOKIES = [HOST_PREFIX + CSRF_COOKIE, CSRF_COOKIE];
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** A 401 with one of these codes means the session itself is over: refreshing cannot help. */
 export const SESSION_OVER: ReadonlySet<string> = new Set<ErrorCode>(['token_revoked', 'user_invalid', 'refresh_token_reused']);
@@ -52,52 +60,34 @@ export class AuthApi {
   }
 
   /** The URL of an auth endpoint. The base ends in `/` and may have a path, so the path is read relative to it. */
-  url(name: keyof typeof AUTH_PATHS): URL {
-    return new URL(AUTH_PATHS[name].slice(1), this.#base);
+  url(name: Endpoint): URL {
+    return new URL(`auth/${name}`, this.#base);
   }
 
-  register(credentials: Credentials): Promise<Response> {
-    return this.send(this.url('register'), {
-      method: 'POST',
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ username: credentials.username, password: credentials.password }),
-    });
-  }
-
-  login(credentials: Credentials, transport: Transport): Promise<Response> {
-    return this.send(this.url('login'), {
-      method: 'POST',
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ username: credentials.username, password: credentials.password, transport }),
-    });
+  /** `register`, or `login` with the transport asked for. */
+  signIn(name: 'register' | 'login', { username, password }: Credentials, transport?: Transport): Promise<Response> {
+    return this.send(this.url(name), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ username, password, transport }) });
   }
 
   me(): Promise<Response> {
-    return this.send(this.url('me'), { method: 'GET', headers: { accept: 'application/json' } });
+    return this.send(this.url('me'), { headers: { accept: 'application/json' } });
   }
 
-  /** The refresh token in the body (bearer), or the refresh cookie with its CSRF header. */
-  refresh(held: Held): Promise<Response> {
+  /**
+   * `refresh` or `logout` of the session held: the refresh token in the body (bearer), else (a
+   * logout in bearer without one) the access token, else the refresh cookie with its CSRF header.
+   */
+  session(name: 'refresh' | 'logout', held: Held): Promise<Response> {
     const headers = new Headers({ accept: 'application/json' });
-    let body: string | undefined;
-    if (held.transport === 'bearer') {
-      headers.set('content-type', 'application/json');
-      body = JSON.stringify({ refresh_token: held.refresh });
-    } else this.#csrfHeader(headers, held.csrf);
-    return this.send(this.url('refresh'), { method: 'POST', headers, ...optional('body', body) });
-  }
-
-  logout(held: Held): Promise<Response> {
-    const headers = new Headers({ accept: 'application/json' });
-    let body: string | undefined;
+    let body: string | null = null;
     if (held.refresh !== undefined) {
       headers.set('content-type', 'application/json');
       body = JSON.stringify({ refresh_token: held.refresh });
-    } else if (held.transport === 'bearer' && held.access !== undefined) headers.set('authorization', `Bearer ${held.access}`);
+    } else if (name === 'logout' && held.transport === 'bearer' && held.access !== undefined) headers.set('authorization', `Bearer ${held.access}`);
     // The refresh cookie names the session. No Authorization header: an expired access token
     // beside it would make the server judge that one and revoke nothing.
     else this.#csrfHeader(headers, held.csrf);
-    return this.send(this.url('logout'), { method: 'POST', headers, ...optional('body', body) });
+    return this.send(this.url(name), { method: 'POST', headers, body });
   }
 
   /** Access token or CSRF header on a request of the app's, unless the caller set them. */
@@ -139,17 +129,16 @@ export class AuthApi {
   }
 }
 
-/** Reads the JSON of a token answer (login or refresh); undefined when it is not one. */
-export function tokenBody(value: unknown): TokenBody | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  if (typeof v.expires_in !== 'number' || !Number.isFinite(v.expires_in)) return undefined;
-  const text = (x: unknown) => (typeof x === 'string' && x !== '' ? x : undefined);
+/** Reads a token answer (login or refresh); rejects with `invalid_response` when it is not one. */
+export async function readTokens(response: Response): Promise<TokenBody> {
+  const v = ((await response.json().catch(() => undefined)) ?? {}) as Record<string, unknown>;
+  if (typeof v.expires_in !== 'number' || !Number.isFinite(v.expires_in))
+    throw new ClientError('invalid_response', 'Not a token response', { status: response.status });
   return {
     expiresIn: Math.max(0, v.expires_in),
-    ...optional('access', text(v.access_token)),
-    ...optional('refresh', text(v.refresh_token)),
-    ...optional('csrf', text(v.csrf_token)),
+    access: text(v.access_token),
+    refresh: text(v.refresh_token),
+    csrf: text(v.csrf_token),
   };
 }
 

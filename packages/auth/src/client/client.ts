@@ -2,13 +2,12 @@
 // from the session it holds (session.ts), the auth API's requests (auth-api.ts), the refresher that
 // keeps it fresh (refresher.ts) and the channel that keeps tabs in step (tabs.ts).
 import { isTransport, type Transport } from '../protocol/protocol.js';
-import { AuthApi, SESSION_OVER, tokenBody, transportOf, type Credentials } from './auth-api.js';
+import { AuthApi, readTokens, SESSION_OVER, transportOf, type Credentials } from './auth-api.js';
 import { ClientError, networkError, peekError, readError } from './errors.js';
-import { baseOf, channelOf, fetchOf, jarOf, rememberOf, transportsOf, type ClientOptions, type FetchLike } from './options.js';
+import { baseOf, channelOf, fetchOf, jarOf, rememberOf, transportsOf, type AuthSend, type ClientOptions, type FetchLike } from './options.js';
 import { inBrowser } from './platform.js';
 import { Refresher } from './refresher.js';
-import { Session, type ClientEvents, type Listener, type SessionState } from './session.js';
-import { optional } from './optional.js';
+import { Session, type ClientEvents, type Listener, type SessionState, type SignInSource } from './session.js';
 import { takeUp } from './tab-sync.js';
 import { newsOf, TabChannel } from './tabs.js';
 
@@ -64,7 +63,7 @@ export class TesseraClient {
    * @example await client.register({ username: 'ada', password: 'correct horse' });
    */
   async register(credentials: Credentials): Promise<{ id: string; username: string }> {
-    const response = await this.#api.register(credentials);
+    const response = await this.#api.signIn('register', credentials);
     if (!response.ok) throw await readError(response);
     return (await response.json()) as { id: string; username: string };
   }
@@ -74,28 +73,45 @@ export class TesseraClient {
    * @example const session = await client.login({ username, password });
    */
   async login(credentials: Credentials): Promise<SessionState> {
-    for (const [index, transport] of this.#preferred.entries()) {
-      const response = await this.#api.login(credentials, transport);
-      const receivedAt = this.#session.now();
-      if (!response.ok) {
-        const error = await readError(response);
-        // A refused transport answers 400 before the credentials are looked at: try the next one.
-        if (response.status === 400 && error.code === 'invalid_request' && index + 1 < this.#preferred.length) continue;
-        throw error;
-      }
-      const body = tokenBody(await response.json().catch(() => undefined));
-      if (body === undefined) throw new ClientError('invalid_response', 'The login answer is not a token response', { status: response.status });
-      // The answer's shape says how the tokens travel, whatever was asked.
-      const used = transportOf(body);
-      this.#refresher.reset();
-      this.#session.adopt(body, receivedAt, used);
-      this.#refresher.schedule();
-      this.#session.rememberTransport(used);
-      this.#tabs.post(newsOf('signedIn', used, this.#session));
-      this.#session.emit('signedIn', { session: this.session, source: 'login' });
-      return this.session;
+    const preferred = this.#preferred;
+    let index = 0;
+    for (const transport of preferred) {
+      const response = await this.#api.signIn('login', credentials, transport);
+      // A refused transport answers 400 before the credentials are looked at: try the next one.
+      if (++index < preferred.length && response.status === 400 && (await peekError(response)).code === 'invalid_request') continue;
+      return this.#begin(response, 'login');
     }
-    throw new TypeError('unreachable: at least one transport is tried');
+    throw new TypeError('no transport'); // transportsOf never answers an empty list
+  }
+
+  /**
+   * For add-on entries: starts a session from a token answer obtained some other way (e.g. by
+   * exchanging an older credential), exactly as `login` does with its own answer. `request` is
+   * given `send`, the client's own way to its auth server: a path without a leading `/` is read
+   * against `baseUrl`, credentials are included, the cookie jar is read and written, and no
+   * answer at all rejects with `network_error`. An error answer rejects with its `ClientError`
+   * (the client stays as it was); a token answer replaces any session held, tells the other tabs,
+   * arms the refresh and fires `signedIn` with `source`.
+   * @example await client.signInWith((send) => send('auth/exchange', { method: 'POST', body }), 'exchange');
+   */
+  async signInWith(request: (send: AuthSend) => Promise<Response>, source: SignInSource = 'login'): Promise<SessionState> {
+    return this.#begin(await request((path, init) => this.#api.send(new URL(path, this.#base), init ?? {})), source);
+  }
+
+  /** A login's (or an add-on's) answer: the session it starts, or its error. */
+  async #begin(response: Response, source: SignInSource): Promise<SessionState> {
+    const receivedAt = this.#session.now();
+    if (!response.ok) throw await readError(response);
+    const body = await readTokens(response);
+    // The answer's shape says how the tokens travel, whatever was asked.
+    const used = transportOf(body);
+    this.#refresher.reset();
+    this.#session.adopt(body, receivedAt, used);
+    this.#refresher.schedule();
+    this.#session.rememberTransport(used);
+    this.#tabs.post(newsOf('signedIn', used, this.#session));
+    this.#session.emit('signedIn', { session: this.session, source });
+    return this.session;
   }
 
   /**
@@ -195,7 +211,7 @@ export class TesseraClient {
    * @example await client.refresh();
    */
   refresh(): Promise<SessionState> {
-    if (!this.#session.signedIn) return Promise.reject(new ClientError('signed_out', 'There is no session to refresh'));
+    if (!this.#session.signedIn) return Promise.reject(signedOut());
     return this.#refresher.start();
   }
 
@@ -207,7 +223,7 @@ export class TesseraClient {
   async logout(): Promise<void> {
     let failure: ClientError | undefined;
     try {
-      const response = await this.#api.logout(this.#session);
+      const response = await this.#api.session('logout', this.#session);
       // 401: no live token was sent, so there was nothing left to end.
       if (!response.ok && response.status !== 401) failure = await readError(response);
     } catch (err) {
@@ -222,8 +238,8 @@ export class TesseraClient {
    * @example await client.logoutAll();
    */
   async logoutAll(): Promise<void> {
-    if (!this.#session.signedIn) throw new ClientError('signed_out', 'There is no session to end');
-    const response = await this.fetch(this.#api.url('logoutAll'), { method: 'POST' });
+    if (!this.#session.signedIn) throw signedOut();
+    const response = await this.fetch(this.#api.url('logout-all'), { method: 'POST' });
     if (!response.ok) throw await readError(response);
     this.#signOut('logoutAll');
   }
@@ -240,9 +256,13 @@ export class TesseraClient {
     const { transport, sid } = this.#session;
     this.#refresher.reset();
     this.#session.forget(true);
-    this.#tabs.post({ type: 'signedOut', transport, ...optional('sid', sid) });
+    this.#tabs.post({ type: 'signedOut', transport, sid });
     this.#session.emit('signedOut', { reason });
   }
+}
+
+function signedOut(): ClientError {
+  return new ClientError('signed_out', 'Not signed in');
 }
 
 function isStream(body: RequestInit['body']): boolean {

@@ -1,6 +1,7 @@
 // A small RFC 6265 cookie jar for runtimes whose `fetch` keeps no cookies (Node, Bun, Deno), so
 // the cookie and hybrid transports work there as in a browser. It keeps what the client needs:
-// host-only and Domain cookies, Path, Max-Age/Expires, deletion, Secure and the name prefixes.
+// host-only and Domain cookies, Path, Max-Age/Expires, deletion, Secure and the name prefixes
+// (HttpOnly needs nothing: every cookie here is the client's own, never a page script's).
 
 interface StoredCookie {
   readonly name: string;
@@ -10,7 +11,6 @@ interface StoredCookie {
   readonly hostOnly: boolean;
   readonly path: string;
   readonly secure: boolean;
-  readonly httpOnly: boolean;
   /** Epoch ms, or undefined for a session cookie. */
   readonly expiresAt: number | undefined;
 }
@@ -73,17 +73,16 @@ export class CookieJar {
     const name = pair.slice(0, eq).trim();
     const value = pair.slice(eq + 1).trim();
     if (name === '') return;
-    const host = url.hostname.toLowerCase();
+    const host = url.hostname; // the URL parser lower-cases it
     let path: string | undefined;
     let domain: string | undefined;
     let maxAge: number | undefined;
     let expires: number | undefined;
     let secure = false;
-    let httpOnly = false;
     for (const attribute of attributes) {
-      const at = attribute.indexOf('=');
-      const key = (at < 0 ? attribute : attribute.slice(0, at)).trim().toLowerCase();
-      const val = at < 0 ? '' : attribute.slice(at + 1).trim();
+      const [rawKey = '', ...rest] = attribute.split('=');
+      const key = rawKey.trim().toLowerCase();
+      const val = rest.join('=').trim();
       if (key === 'path') path = val.startsWith('/') ? val : undefined;
       else if (key === 'domain') domain = val.replace(/^\./, '').toLowerCase() || undefined;
       else if (key === 'max-age' && /^-?\d+$/.test(val)) maxAge = Number(val);
@@ -91,7 +90,6 @@ export class CookieJar {
         const t = Date.parse(val);
         if (!Number.isNaN(t)) expires = t;
       } else if (key === 'secure') secure = true;
-      else if (key === 'httponly') httpOnly = true;
     }
     // RFC 6265 §5.3 step 6: a Domain that does not cover the host makes the whole cookie void.
     if (domain !== undefined && !domainMatches(host, domain)) return;
@@ -109,11 +107,11 @@ export class CookieJar {
       this.#cookies.delete(key);
       return;
     }
-    this.#cookies.set(key, { name, value, domain: domain ?? host, hostOnly: domain === undefined, path: cookiePath, secure, httpOnly, expiresAt });
+    this.#cookies.set(key, { name, value, domain: domain ?? host, hostOnly: domain === undefined, path: cookiePath, secure, expiresAt });
   }
 
   #matching(url: URL): StoredCookie[] {
-    const host = url.hostname.toLowerCase();
+    const host = url.hostname;
     const now = this.#now();
     const found: StoredCookie[] = [];
     for (const [key, cookie] of this.#cookies) {
@@ -122,7 +120,7 @@ export class CookieJar {
         continue;
       }
       if (cookie.hostOnly ? cookie.domain !== host : !domainMatches(host, cookie.domain)) continue;
-      if (!pathMatches(url.pathname || '/', cookie.path)) continue;
+      if (!pathMatches(url.pathname, cookie.path)) continue;
       if (cookie.secure && !isTrustworthy(url)) continue;
       found.push(cookie);
     }
@@ -144,17 +142,15 @@ function pathMatches(requestPath: string, cookiePath: string): boolean {
   return cookiePath.endsWith('/') || requestPath.charAt(cookiePath.length) === '/';
 }
 
-/** RFC 6265 §5.1.4: the directory of the request path. */
+/** RFC 6265 §5.1.4: the directory of the request path (an http URL's path always starts with `/`). */
 function defaultPath(url: URL): string {
   const path = url.pathname;
-  if (!path.startsWith('/')) return '/';
-  const last = path.lastIndexOf('/');
-  return last <= 0 ? '/' : path.slice(0, last);
+  return path.slice(0, path.lastIndexOf('/')) || '/';
 }
 
 /** https, or a loopback host: where browsers accept and send Secure cookies. */
 function isTrustworthy(url: URL): boolean {
   if (url.protocol === 'https:') return true;
-  const host = url.hostname.toLowerCase();
+  const host = url.hostname;
   return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

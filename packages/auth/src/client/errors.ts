@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../protocol/protocol.js';
+import { text } from './text.js';
 
 /** Codes the client itself gives, beside the server's wire codes. */
 export type ClientOnlyCode =
@@ -23,33 +24,30 @@ export type ClientErrorCode = ErrorCode | ClientOnlyCode;
  */
 export class ClientError extends Error {
   /** The stable code; an unknown server code is passed through as it came. */
-  readonly code: ClientErrorCode | (string & {});
+  declare readonly code: ClientErrorCode | (string & {});
   /** The HTTP status, or undefined when no answer came. */
-  readonly status: number | undefined;
+  declare readonly status: number | undefined;
   /** Seconds to wait before trying again, from `Retry-After`, when the server sent one. */
-  readonly retryAfter: number | undefined;
+  declare readonly retryAfter: number | undefined;
 
-  constructor(code: ClientErrorCode | (string & {}), message: string, options: { status?: number; retryAfter?: number; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ClientError';
-    this.code = code;
-    this.status = options.status;
-    this.retryAfter = options.retryAfter;
+  constructor(
+    code: ClientErrorCode | (string & {}),
+    message: string,
+    options: { status?: number | undefined; retryAfter?: number | undefined; cause?: unknown } = {},
+  ) {
+    super(message, options); // Error reads `cause` from it, and only when present
+    Object.assign(this, { name: 'ClientError', code, status: options.status, retryAfter: options.retryAfter });
   }
 }
 
 /** The server's code and message of an error answer, without consuming the caller's body. */
 export async function peekError(response: Response): Promise<{ code: string | undefined; message: string | undefined }> {
-  try {
-    const body: unknown = await response.clone().json();
-    if (typeof body === 'object' && body !== null) {
-      const { error, message } = body as { error?: unknown; message?: unknown };
-      return { code: typeof error === 'string' ? error : undefined, message: typeof message === 'string' ? message : undefined };
-    }
-  } catch {
-    // Not JSON: no code.
-  }
-  return { code: undefined, message: undefined };
+  // Not JSON (or not an object): no code.
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => undefined)) as { error?: unknown; message?: unknown } | null | undefined;
+  return { code: text(body?.error), message: text(body?.message) };
 }
 
 /**
@@ -61,7 +59,7 @@ export async function readError(response: Response): Promise<ClientError> {
   const retry = Number(response.headers.get('retry-after'));
   return new ClientError(code ?? 'invalid_response', message ?? `The server answered ${response.status}`, {
     status: response.status,
-    ...(Number.isFinite(retry) && retry > 0 ? { retryAfter: retry } : {}),
+    retryAfter: Number.isFinite(retry) && retry > 0 ? retry : undefined,
   });
 }
 

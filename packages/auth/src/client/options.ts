@@ -7,6 +7,9 @@ import { defaultStorage, pageUrl, type TokenStorage } from './platform.js';
 /** The platform `fetch`, or anything with its signature. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/** The client's own request to its auth server, handed to add-ons: `path` is read against `baseUrl`. */
+export type AuthSend = (path: string | URL, init?: RequestInit) => Promise<Response>;
+
 /** Options of `createClient`. Only `baseUrl` is required. */
 export interface ClientOptions {
   /** The auth server, e.g. `'https://auth.example.com/'`; in a page, a path such as `'/'` is read against the page address. */

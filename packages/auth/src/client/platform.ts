@@ -17,9 +17,11 @@ export interface TokenStorage {
   removeItem(key: string): void;
 }
 
+type Listen = (type: string, listener: (event: { type: string }) => void) => void;
+
 interface EventSource {
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
+  addEventListener?: Listen;
+  removeEventListener?: Listen;
 }
 
 interface DocumentLike extends EventSource {
@@ -52,14 +54,11 @@ export function pageUrl(): string | undefined {
 
 /** A readable cookie of the page (the CSRF cookie); undefined outside a browser or when absent. */
 export function pageCookie(name: string): string | undefined {
-  const doc = pageDocument();
-  if (doc === undefined || typeof doc.cookie !== 'string') return undefined;
-  for (const part of doc.cookie.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim();
-      return value === '' ? undefined : value;
-    }
+  const cookies = pageDocument()?.cookie;
+  if (typeof cookies !== 'string') return undefined;
+  for (const part of cookies.split(';')) {
+    const [key = '', ...value] = part.split('=');
+    if (key.trim() === name) return value.join('=').trim() || undefined;
   }
   return undefined;
 }
@@ -92,21 +91,20 @@ export function defaultStorage(): TokenStorage | undefined {
  * visible, the window got focus, the network came back, or the page left the back-forward cache.
  * Answers a function that removes the listeners.
  */
-export function onWake(wake: (cause: 'visible' | 'focus' | 'online' | 'pageshow') => void): () => void {
+export function onWake(wake: (cause: string) => void): () => void {
   const doc = pageDocument();
   const win = scope.window;
   const visible = () => {
-    if (doc?.visibilityState === undefined || doc.visibilityState === 'visible') wake('visible');
+    if ((doc?.visibilityState ?? 'visible') === 'visible') wake('visible');
   };
-  const added: [EventSource, string, () => void][] = [];
-  if (doc !== undefined && typeof doc.addEventListener === 'function') added.push([doc, 'visibilitychange', visible]);
-  if (win !== undefined && typeof win.addEventListener === 'function') {
-    for (const cause of ['focus', 'online', 'pageshow'] as const) added.push([win, cause, () => wake(cause)]);
-  }
-  for (const [target, type, listener] of added) target.addEventListener(type, listener);
-  return () => {
-    for (const [target, type, listener] of added) target.removeEventListener(type, listener);
+  // One listener for the window's events; the event's type is the cause.
+  const woken = (event: { type: string }) => wake(event.type);
+  const listen = (method: 'addEventListener' | 'removeEventListener') => {
+    doc?.[method]?.('visibilitychange', visible);
+    for (const type of ['focus', 'online', 'pageshow']) win?.[method]?.(type, woken);
   };
+  listen('addEventListener');
+  return () => listen('removeEventListener');
 }
 
 /** A timer that does not keep a Node process alive. */
@@ -122,9 +120,9 @@ export function peekClaims(token: string): { sid?: unknown; sub?: unknown } | un
   const payload = token.split('.')[1];
   if (payload === undefined) return undefined;
   try {
-    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (c) => c.charCodeAt(0));
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    // atob reads unpadded base64; bytes above ASCII come out as Latin-1 characters, which garbles
+    // non-ASCII claim values but never the JSON around them, and `sid` is ASCII.
+    const parsed: unknown = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
     return typeof parsed === 'object' && parsed !== null ? (parsed as { sid?: unknown; sub?: unknown }) : undefined;
   } catch {
     return undefined;

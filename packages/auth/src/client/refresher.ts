@@ -1,7 +1,7 @@
 // Keeps the session fresh: one refresh at a time (single flight), a proactive refresh timed from
 // `expires_in` and re-armed after a sleep or a hidden tab, a growing cooldown after failures, and
 // the session's end when the server refuses it.
-import { tokenBody, transportOf, type AuthApi } from './auth-api.js';
+import { readTokens, transportOf, type AuthApi } from './auth-api.js';
 import { ClientError, networkError, readError } from './errors.js';
 import { onWake, startTimer } from './platform.js';
 import type { Session, SessionState } from './session.js';
@@ -46,8 +46,7 @@ export class Refresher {
   /** An automatic refresh: skipped while the cooldown after a failure lasts. */
   auto(): Promise<SessionState> {
     if (this.#inflight !== undefined) return this.#inflight;
-    if (this.#session.now() < this.#cooldownUntil)
-      return Promise.reject(new ClientError('refresh_cooldown', 'The last refresh failed; waiting before the next'));
+    if (this.#session.now() < this.#cooldownUntil) return Promise.reject(new ClientError('refresh_cooldown', 'Cooling down after a failed refresh'));
     return this.start();
   }
 
@@ -108,7 +107,7 @@ export class Refresher {
     let response: Response;
     try {
       // The refresh call goes straight to the platform fetch: it is never intercepted or retried.
-      response = await this.#api.refresh(session);
+      response = await this.#api.session('refresh', session);
     } catch (err) {
       throw this.#failed(err instanceof ClientError ? err : networkError(err));
     }
@@ -119,10 +118,10 @@ export class Refresher {
       if (epoch === session.epoch && session.signedIn) this.expire(error);
       throw error;
     }
-    const parsed = tokenBody(await response.json().catch(() => undefined));
-    if (parsed === undefined)
-      throw this.#failed(new ClientError('invalid_response', 'The refresh answer is not a token response', { status: response.status }));
-    if (epoch !== session.epoch) throw new ClientError('refresh_discarded', 'A logout or a new login happened while refreshing');
+    const parsed = await readTokens(response).catch((err: ClientError) => {
+      throw this.#failed(err);
+    });
+    if (epoch !== session.epoch) throw new ClientError('refresh_discarded', 'Session changed during the refresh');
     const restored = !session.signedIn;
     const transport = transportOf(parsed);
     this.succeeded();

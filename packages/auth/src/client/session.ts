@@ -4,7 +4,7 @@ import type { Transport } from '../protocol/protocol.js';
 import type { Held, TokenBody } from './auth-api.js';
 import type { ClientError } from './errors.js';
 import { peekClaims, type TokenStorage } from './platform.js';
-import { optional } from './optional.js';
+import { text } from './text.js';
 import { expiryFrom } from './timing.js';
 
 /** The client's view of the session. */
@@ -19,9 +19,12 @@ export interface SessionState {
   readonly sid: string | undefined;
 }
 
+/** What started a session: a login, a restore after reload, another tab, or an add-on's exchange (`signInWith`). */
+export type SignInSource = 'login' | 'restore' | 'tab' | 'exchange';
+
 /** Events and what their listeners receive. */
 export interface ClientEvents {
-  signedIn: { readonly session: SessionState; readonly source: 'login' | 'restore' | 'tab' };
+  signedIn: { readonly session: SessionState; readonly source: SignInSource };
   refreshed: { readonly session: SessionState; readonly source: 'self' | 'tab' };
   /** An explicit logout here (`logout`, `logoutAll`) or in another tab (`tab`). */
   signedOut: { readonly reason: 'logout' | 'logoutAll' | 'tab' };
@@ -165,7 +168,8 @@ export class Session implements Held {
       const body = {
         expiresIn: saved.lifetime / 1000,
         refresh: saved.refresh,
-        ...optional('access', typeof saved.access === 'string' ? saved.access : undefined),
+        access: text(saved.access),
+        csrf: undefined,
       };
       return { body, expiresAt: saved.expiresAt };
     } catch {

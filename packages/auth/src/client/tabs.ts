@@ -3,7 +3,7 @@
 // if the result never comes, they refresh themselves, and the server's reuse grace window makes two
 // refreshes at once end on one session.
 import { isTransport, type Transport } from '../protocol/protocol.js';
-import { optional } from './optional.js';
+import { text } from './text.js';
 import { openChannel, type ChannelLike } from './platform.js';
 import type { Session } from './session.js';
 
@@ -11,21 +11,21 @@ import type { Session } from './session.js';
 export interface TokenNews {
   readonly type: 'signedIn' | 'refreshed';
   readonly transport: Transport;
-  readonly sid?: string;
-  readonly accessToken?: string;
+  readonly sid: string | undefined;
+  readonly accessToken: string | undefined;
   /** Bearer only; a cookie transport's refresh token never leaves its HttpOnly cookie. */
-  readonly refreshToken?: string;
-  readonly csrf?: string;
+  readonly refreshToken: string | undefined;
+  readonly csrf: string | undefined;
   /** Milliseconds of life left when the message was sent (clocks of tabs are not compared). */
-  readonly remaining?: number;
-  readonly lifetime?: number;
+  readonly remaining: number | undefined;
+  readonly lifetime: number | undefined;
 }
 
 export type TabMessage =
   | TokenNews
   | { readonly type: 'refreshing' }
   /** An explicit logout (or logout-all) in another tab; refresh failures are never announced. */
-  | { readonly type: 'signedOut'; readonly transport: Transport | undefined; readonly sid?: string };
+  | { readonly type: 'signedOut'; readonly transport: Transport | undefined; readonly sid: string | undefined };
 
 /** How long other tabs hold their proactive refresh after one says it is refreshing. */
 export const PEER_LEASE_MS = 3_000;
@@ -34,26 +34,25 @@ export const PEER_LEASE_MS = 3_000;
 export function parseTabMessage(data: unknown): TabMessage | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const m = data as Record<string, unknown>;
-  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
   const transport = isTransport(m.transport) ? m.transport : undefined;
   switch (m.type) {
     case 'refreshing':
       return { type: 'refreshing' };
     case 'signedOut':
-      return { type: 'signedOut', transport, ...optional('sid', text(m.sid)) };
+      return { type: 'signedOut', transport, sid: text(m.sid) };
     case 'signedIn':
     case 'refreshed':
       if (transport === undefined) return undefined;
       return {
         type: m.type,
         transport,
-        ...optional('sid', text(m.sid)),
-        ...optional('accessToken', text(m.accessToken)),
-        ...optional('refreshToken', text(m.refreshToken)),
-        ...optional('csrf', text(m.csrf)),
-        ...optional('remaining', count(m.remaining)),
-        ...optional('lifetime', count(m.lifetime)),
+        sid: text(m.sid),
+        accessToken: text(m.accessToken),
+        refreshToken: text(m.refreshToken),
+        csrf: text(m.csrf),
+        remaining: count(m.remaining),
+        lifetime: count(m.lifetime),
       };
     default:
       return undefined;
@@ -95,11 +94,11 @@ export function newsOf(type: TokenNews['type'], transport: Transport, session: S
   return {
     type,
     transport,
-    ...optional('sid', session.sid),
-    ...optional('accessToken', session.access),
-    ...optional('refreshToken', session.refresh),
-    ...optional('csrf', session.csrf),
-    ...optional('remaining', expiresAt === undefined ? undefined : Math.max(0, expiresAt - session.now())),
-    ...optional('lifetime', session.lifetime),
+    sid: session.sid,
+    accessToken: session.access,
+    refreshToken: session.refresh,
+    csrf: session.csrf,
+    remaining: expiresAt === undefined ? undefined : Math.max(0, expiresAt - session.now()),
+    lifetime: session.lifetime,
   };
 }

@@ -1,0 +1,100 @@
+// docs/library.md documents every option a user can set: each property of every public options type,
+// read from the entries' own type declarations with the TypeScript checker, is named there in backticks
+// (its "Every option" section), so an option added to the code without a line in the guide fails here.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../packages/auth/src/core/config/defaults.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const SRC = join(ROOT, 'packages', 'auth', 'src');
+
+/** Each public entry (its source) and the options types it exports. */
+const ENTRIES: Record<string, readonly string[]> = {
+  'index.ts': [
+    'TesseraOptions',
+    'KeyOptions',
+    'KeyInput',
+    'KeyRingInput',
+    'AuthenticateOptions',
+    'GuardOptions',
+    'RefreshRequestOptions',
+    'AdapterOptions',
+    'LoginOptions',
+    'RefreshOptions',
+  ],
+  'stores/sqlite.ts': ['SqliteStoreOptions', 'SqlStoreOptions'],
+  'stores/postgres.ts': ['PostgresStoreOptions', 'SqlStoreOptions'],
+  'stores/memory.ts': ['MemoryThrottleOptions', 'ThrottleRule'],
+  'stores/redis/index.ts': ['RedisBusOptions', 'RedisThrottleOptions'],
+  'client/index.ts': ['ClientOptions', 'CookieJarOptions'],
+  'client/legacy.ts': ['LegacyExchangeOptions'],
+  'adapters/nest/index.ts': ['TesseraModuleOptions'],
+  'adapters/next/index.ts': ['NextTesseraOptions', 'ProxyOptions'],
+};
+
+/** The property names of an exported type, through intersections and unions (`a | b` options give both sides'). */
+function optionNames(checker: ts.TypeChecker, module: ts.Symbol, name: string): string[] {
+  const symbol = checker.getExportsOfModule(module).find((s) => s.name === name);
+  if (symbol === undefined) throw new Error(`${module.name} exports no ${name}`);
+  const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  const type = checker.getDeclaredTypeOfSymbol(target);
+  const parts = type.isUnion() ? type.types : [type];
+  return [...new Set(parts.flatMap((part) => checker.getPropertiesOfType(part).map((p) => p.name)))];
+}
+
+describe('docs/library.md names every option', () => {
+  const files = Object.keys(ENTRIES).map((file) => join(SRC, file));
+  const program = ts.createProgram(files, {
+    strict: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    experimentalDecorators: true,
+    skipLibCheck: true,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const text = readFileSync(join(ROOT, 'docs', 'library.md'), 'utf8');
+  // The "Every option" section only: a name that happens to appear elsewhere does not document it.
+  const start = text.indexOf('\n## Every option');
+  const next = text.indexOf('\n## ', start + 1);
+  const guide = start < 0 ? '' : text.slice(start, next < 0 ? undefined : next);
+
+  it('has an "Every option" section', () => {
+    expect(guide.length).toBeGreaterThan(1000);
+  });
+
+  it("gives createTessera's defaults as the table of defaults has them", () => {
+    const wrong: string[] = [];
+    for (const [name, { value }] of Object.entries(DEFAULTS)) {
+      const option = name.startsWith('sessions.') ? name.slice('sessions.'.length) : name;
+      const row = guide.split('\n').find((line) => new RegExp(`^\\|\\s*\`${option}\`\\s*\\|`).test(line));
+      const shown =
+        typeof value === 'string'
+          ? `'${value}'`
+          : typeof value === 'object'
+            ? JSON.stringify(value).replace(/"/g, "'").replace(/,/g, ', ')
+            : String(value);
+      const expected = typeof value === 'object' && !Array.isArray(value) ? shown.replace(/'(\w+)':/g, '$1: ').replace(/: {2}/g, ': ') : shown;
+      if (row === undefined || (!row.includes(`\`${expected.replace(/^\{/, '{ ').replace(/\}$/, ' }')}\``) && !row.includes(`\`${expected}\``)))
+        wrong.push(`${name}: expected \`${expected}\` in ${row ?? '(no row)'}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it.each(Object.entries(ENTRIES))('%s', (file, types) => {
+    const source = program.getSourceFile(join(SRC, file));
+    const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+    expect(module, file).toBeDefined();
+    const missing: string[] = [];
+    for (const type of types) {
+      const names = optionNames(checker, module!, type);
+      expect(names.length, type).toBeGreaterThan(0);
+      // Named as `name`, `name.sub` or `name(…)`.
+      for (const name of names) if (!new RegExp('`' + name + '[`.(]').test(guide)) missing.push(`${type}.${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+});
