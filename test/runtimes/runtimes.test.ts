@@ -1,0 +1,65 @@
+// Node, Bun and Deno run the conformance runner (runner.ts: RFC vectors, hostile tokens, a Hono app over real
+// sockets) against the packed @tessera/auth, installed from its tarball into a scratch app. Each runtime must
+// run every case and fail none; a runtime is one entry in runtimes.ts.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { packedApp } from '@tessera/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleRunner } from './bundle.js';
+import { SUMMARY_MARK, type Summary } from './harness.js';
+import { RUNTIMES, type RuntimeEntry } from './runtimes.js';
+
+/** Every group of cases the runner has; each must have run on each runtime. */
+const GROUPS = ['rfc-vectors', 'hostile', 'hono-app'];
+
+let app: string;
+let dir: string;
+let runner: string;
+const summaries = new Map<string, Summary>();
+
+beforeAll(async () => {
+  app = (await packedApp()).dir;
+  dir = mkdtempSync(join(app, 'runtimes-'));
+  runner = join(dir, 'runner.mjs');
+  await bundleRunner(runner);
+}, 600_000);
+
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs the runner on one runtime; its exit status is not trusted alone: the summary line must say what ran. */
+function run(runtime: RuntimeEntry): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  const [file = '', ...args] = runtime.command(runner, app);
+  // Vitest's own loader options are not the runtime's business.
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.NODE_OPTIONS;
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: dir, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ stdout, stderr, code });
+    });
+  });
+}
+
+describe.each(RUNTIMES.map((runtime) => [runtime.name, runtime] as const))('%s', (name, runtime) => {
+  it('runs every case of the runner on the packed library and fails none', async () => {
+    const { stdout, stderr, code } = await run(runtime);
+    const line = stdout.split('\n').findLast((l) => l.startsWith(SUMMARY_MARK));
+    expect(line, `no summary from ${name}:\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`).toBeDefined();
+    const summary = JSON.parse((line ?? '').slice(SUMMARY_MARK.length)) as Summary;
+    expect(summary.runtime).toBe(name);
+    expect(summary.failures).toEqual([]);
+    expect(summary.failed).toBe(0);
+    for (const group of GROUPS) expect(summary.groups[group]?.passed ?? 0, `cases of ${group}`).toBeGreaterThan(0);
+    expect(code, stderr.slice(-4000)).toBe(0);
+    summaries.set(name, summary);
+  }, 180_000);
+});
+
+it('every runtime ran the same cases', () => {
+  expect([...summaries.keys()]).toEqual(RUNTIMES.map((r) => r.name));
+  const counts = [...summaries.values()].map((s) => s.groups);
+  for (const groups of counts) expect(groups).toEqual(counts[0]);
+});
