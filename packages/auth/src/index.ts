@@ -21,6 +21,8 @@ export {
   InsufficientScopeError,
   InvalidCredentialsError,
   InvalidRequestError,
+  LegacyCutoverEndedError,
+  LegacyTokenReusedError,
   NotFoundError,
   OriginRefusedError,
   PayloadTooLargeError,
@@ -59,11 +61,12 @@ export { createKeyRing, KeyRing, type Jwks, type KeyRingInput } from './core/key
 export { RESERVED_CLAIMS, type TokenClaims } from './core/tokens/claims.js';
 export type { AccessTokenInput, IssuedToken, TokenInput, TokenPair, TokenPairInput } from './core/tokens/issue.js';
 export type { AuthRequest } from './core/transport/request.js';
-export type { AuthenticateOptions, AuthResult, ClaimsRequirement } from './core/transport/guard.js';
+export type { AuthenticateOptions, AuthResult, ClaimsOf, ClaimsRequirement } from './core/transport/guard.js';
 export { accessCookie, clearedCookies, serializeCookie, tokenCookies, type CookieDescriptor } from './core/transport/cookies.js';
 export {
   errorResponse,
   errorResult,
+  refusalOf,
   wwwAuthenticate,
   type ErrorFormat,
   type ErrorResponse,
@@ -85,8 +88,11 @@ export {
 export {
   AdapterKit,
   frameworkTessera,
+  TesseraHttpError,
   type AdapterOptions,
+  type ErrorHandling,
   type FrameworkBindings,
+  type FrameworkFacts,
   type FrameworkTessera,
   type GuardKind,
   type GuardOptions,

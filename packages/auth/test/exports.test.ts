@@ -32,6 +32,8 @@ describe('@tessera/auth exports', () => {
         'InsufficientScopeError',
         'InvalidCredentialsError',
         'InvalidRequestError',
+        'LegacyCutoverEndedError',
+        'LegacyTokenReusedError',
         'NotFoundError',
         'Key',
         'KeyRing',
@@ -44,6 +46,7 @@ describe('@tessera/auth exports', () => {
         'StoreUnavailableError',
         'Tessera',
         'TesseraError',
+        'TesseraHttpError',
         'TokenConflictError',
         'TokenExpiredError',
         'TokenInvalidError',
@@ -75,6 +78,7 @@ describe('@tessera/auth exports', () => {
         'jsonResult',
         'loggedOutResult',
         'parseDuration',
+        'refusalOf',
         'resolveConfig',
         'relationProblems',
         'rotationRefusal',
@@ -101,13 +105,32 @@ describe('@tessera/auth exports', () => {
 
   it('offers the memory store as its own entry point', async () => {
     expect(await nodeImport('@tessera/auth/stores/memory')).toEqual(['memoryBus', 'memoryStore', 'memoryThrottle']);
-    expect(await nodeImport('@tessera/auth/stores/sql')).toEqual(['postgresStore', 'sqlStore', 'sqliteStore']);
+    expect(await nodeImport('@tessera/auth/stores/sqlite')).toEqual(['sqlStore', 'sqliteStore']);
+    expect(await nodeImport('@tessera/auth/stores/postgres')).toEqual(['postgresStore', 'sqlStore']);
+    expect(await nodeImport('@tessera/auth/stores/sql')).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
     expect(await nodeImport('@tessera/auth/stores/redis')).toEqual(['redisBus', 'redisThrottle']);
   });
 
   it('offers each framework adapter as its own entry point', async () => {
     expect(await nodeImport('@tessera/auth/client')).toEqual(['ClientError', 'CookieJar', 'TesseraClient', 'createClient', 'readError']);
-    for (const framework of ['express', 'fastify', 'hono']) expect(await nodeImport(`@tessera/auth/${framework}`)).toEqual(['tessera']);
+    expect(await nodeImport('@tessera/auth/client/legacy')).toEqual(['exchangeLegacyToken']);
+    for (const framework of ['express', 'fastify']) expect(await nodeImport(`@tessera/auth/${framework}`)).toEqual(['TesseraHttpError', 'tessera']);
+    expect(await nodeImport('@tessera/auth/hono')).toEqual(['TesseraHTTPException', 'tessera']);
+    expect(await nodeImport('@tessera/auth/nest')).toEqual([
+      'Auth',
+      'Authenticated',
+      'Fresh',
+      'OptionalAuth',
+      'Public',
+      'RequireClaims',
+      'RequireRefreshToken',
+      'RequireScope',
+      'TesseraExceptionFilter',
+      'TesseraGuard',
+      'TesseraHttpException',
+      'TesseraModule',
+      'TesseraService',
+    ]);
   });
 
   it('keeps internals out of reach', async () => {

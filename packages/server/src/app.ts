@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { openApiOptions } from './docs/openapi.js';
 import { handleClientError, handleConnect, handleError, handleNotFound, hostRefusal } from './http-errors.js';
 import { accountRoutes } from './routes/account.js';
+import { exchangeRoutes } from './routes/exchange.js';
 import { operationRoutes } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { Runtime } from './runtime.js';
@@ -93,6 +94,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
 
   accountRoutes(app, runtime);
   sessionRoutes(app, runtime);
+  exchangeRoutes(app, runtime);
   operationRoutes(app, runtime);
   return app;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `tessera`: the server's command line. `serve` is what `npm start` runs; the other commands act on
 // the same database (keys, users, sessions) and can run beside a live server.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { buildApp } from './app.js';
@@ -17,6 +18,7 @@ import { drainable } from './drain.js';
 import { redactUrl, startupSummary } from './startup.js';
 import { loadConfig, ServerConfigError, type ServerConfig } from './settings.js';
 import { checkNewPassword } from './users/password-policy.js';
+import { importCommand } from './users/import-command.js';
 import { checkNewUsername } from './users/username/index.js';
 import { decodeToken } from './token-decode.js';
 
@@ -27,7 +29,8 @@ Commands:
   serve                         Run the auth server (what npm start runs)
   keys generate|rotate|revoke|encrypt|list
                                 Stage, rotate, withdraw, encrypt or list signing keys
-  users add|disable|rename|list Manage accounts
+  users add|disable|rename|list|import
+                                Manage accounts; import them from another stack
   sessions revoke --user NAME   End every session of a user
   token decode <jwt>            Show a token's header, claims and expiry, and whether it verifies here
   db migrate                    Create or upgrade the database tables
@@ -49,14 +52,20 @@ Configuration comes from TESSERA_* variables (tessera <command> --help lists the
   revoke KID Withdraw a key at once: tokens it signed stop verifying
   encrypt    Encrypt every stored private key (the refresh key too) with TESSERA_KEYS_SECRET
   list       Show every key and its state`,
-  users: `Usage: tessera users <add NAME [--role ROLE]... | disable NAME | rename NAME NEW | list [--collisions]>
+  users: `Usage: tessera users <add NAME [--role ROLE]... | disable NAME | rename NAME NEW | list [--collisions]
+                     | import [--skip-invalid] [FILE] [--revoked FILE]>
 
   add NAME          Create an account; the password is read from TESSERA_PASSWORD or standard input
                     and must meet the password policy (TESSERA_PASSWORD_MIN_LENGTH)
   disable NAME      Disable an account and end its sessions
   rename NAME NEW   Give an account a new name (the rules for new names apply)
   list              Show every account
-  list --collisions Show the accounts whose names look alike and wait for a rename`,
+  list --collisions Show the accounts whose names look alike and wait for a rename
+  import FILE       Import accounts from JSON Lines ({"username", "password_hash", "legacy_id", "disabled"}),
+                    hashes as Django, Werkzeug, passlib or bcrypt made them (docs/migration.md); all or
+                    nothing, or --skip-invalid to import the valid lines. A legacy_id imported before is skipped
+  import --revoked FILE
+                    Load the ids (jti) of tokens the old stack revoked, one a line; safe to repeat`,
   sessions: 'Usage: tessera sessions revoke --user NAME\n\nEnds every session of the user at once.',
   token:
     "Usage: tessera token decode <jwt>\n\nPrints the header, the claims, the expiry in words, and whether the token verifies with this server's keys.",
@@ -99,12 +108,16 @@ export async function main(
     }
     throw err;
   }
-  if (command === 'serve') return serve(config, io);
+  // Settings come from TESSERA_* variables only: an argument is a mistake to point out, not to ignore.
+  if (command === 'serve') return rest.length === 0 ? serve(config, io) : usage(io, 'serve');
   if (command === 'keys' && (rest[0] === 'revoke' || rest[0] === 'list')) return keyRows(rest[0], rest.slice(1), config, io);
   // Rows as they are, on the database alone: no key is loaded, so no TESSERA_KEYS_SECRET is needed.
   if (command === 'db' && rest[0] === 'copy') return copyCommand(rest.slice(1), config.databaseUrl, io, () => usage(io, 'db'));
   // The tables alone: no key is loaded or generated.
   if (command === 'db' && rest[0] === 'migrate' && rest.length === 1) return migrate(config, io);
+  // Rows on the database alone, as db copy.
+  if (command === 'users' && rest[0] === 'import')
+    return withDatabase(config, io, (database) => importCommand(rest.slice(1), database.db, io, () => usage(io, 'users')));
   const runtime = await open(config, io);
   if (runtime === undefined) return 1;
   try {
@@ -427,7 +440,18 @@ function readStdin(): string {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+/** Run as the program (directly, or through the `.bin/tessera` link npm makes), not imported: Node loads it by its real path. */
+function isProgram(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   main(process.argv.slice(2), { out: (s) => console.log(s), err: (s) => console.error(s), env: process.env }).then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -47,6 +47,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly sessions = new Counter({ name: 'tessera_sessions_created_total', help: 'Sessions opened.', registers: [this.registry] });
+  readonly legacyAccepts = new Counter({
+    name: 'tessera_legacy_accepts_total',
+    help: 'Tokens of the replaced stack accepted during the cut-over, by kind: exchange (a refresh token for a session) or access (a guarded route of this server); flat at 0 once they are gone.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   readonly throttled = new Counter({
     name: 'tessera_throttle_refusals_total',
     help: 'Password attempts refused (429) by the throttle, by action (login, register, password) and by the counter that was full (account: one account from one network; address: one network).',
@@ -78,6 +84,7 @@ export class Metrics {
     // Series that exist from the start, at 0, so that rates and alerts work before the first event.
     for (const result of ['success', 'failure']) this.logins.inc({ result }, 0);
     for (const outcome of ['rotated', 'grace_replay']) this.refreshes.inc({ outcome }, 0);
+    for (const kind of ['exchange', 'access']) this.legacyAccepts.inc({ kind }, 0);
     for (const action of THROTTLED_ACTIONS) for (const counter of ['account', 'address']) this.throttled.inc({ action, counter }, 0);
   }
 

@@ -18,6 +18,15 @@ import {
   type OptionValue,
 } from '@tessera/auth';
 import { TRANSPORTS, type Transport } from '@tessera/auth/protocol';
+import {
+  LEGACY_ALGS,
+  LEGACY_FORMATS,
+  legacyProblems,
+  legacySecretText,
+  legacyUntilText,
+  type LegacyAlg,
+  type LegacyFormat,
+} from './legacy/settings-checks.js';
 
 const { boolean, duration, integer, oneOf, refuse, someOf, text } = CHECKS;
 
@@ -57,6 +66,13 @@ export interface ServerConfig {
   readonly logLevel: string;
   readonly purgeInterval: number;
   readonly drainTimeout: number;
+  readonly legacyFormat: LegacyFormat | undefined;
+  readonly legacySecret: string | undefined;
+  readonly legacyAlg: LegacyAlg;
+  /** Epoch milliseconds: from this instant nothing legacy is accepted. */
+  readonly legacyUntil: number | undefined;
+  readonly legacyUserClaim: string | undefined;
+  readonly legacyAccess: boolean;
 }
 
 /** `count` attempts per `window` seconds. */
@@ -281,6 +297,44 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
     doc: 'On SIGTERM or SIGINT, how long requests in flight may finish before their connections are cut (0: cut at once).',
     check: duration(0, { seconds: 3600 }),
   },
+  // The cut-over from another stack (docs/migration.md): its tokens are honoured until TESSERA_LEGACY_UNTIL.
+  legacyFormat: {
+    env: 'TESSERA_LEGACY_FORMAT',
+    default: undefined,
+    doc: 'The stack being replaced, whose refresh tokens `POST /auth/exchange` takes until TESSERA_LEGACY_UNTIL: simplejwt, flask-jwt-extended or authx.',
+    check: oneOf(LEGACY_FORMATS),
+  },
+  legacySecret: {
+    env: 'TESSERA_LEGACY_SECRET',
+    default: undefined,
+    doc: "The key that stack signed with (simplejwt's SIGNING_KEY, by default Django's SECRET_KEY; JWT_SECRET_KEY for flask-jwt-extended and AuthX), at least 32 bytes.",
+    check: legacySecretText,
+    secret: true,
+  },
+  legacyAlg: {
+    env: 'TESSERA_LEGACY_ALG',
+    default: 'HS256',
+    doc: 'The algorithm that stack signed with (HS256, HS384 or HS512); a token whose header names another is refused.',
+    check: oneOf(LEGACY_ALGS),
+  },
+  legacyUntil: {
+    env: 'TESSERA_LEGACY_UNTIL',
+    default: undefined,
+    doc: 'An ISO 8601 date (UTC) or date-time with offset, at most 90 days ahead, from which no token of that stack is accepted; required with TESSERA_LEGACY_FORMAT.',
+    check: legacyUntilText,
+  },
+  legacyUserClaim: {
+    env: 'TESSERA_LEGACY_USER_CLAIM',
+    default: undefined,
+    doc: "The claim naming the user (simplejwt's USER_ID_CLAIM, flask-jwt-extended's JWT_IDENTITY_CLAIM); unset: user_id for simplejwt, sub otherwise.",
+    check: text({ pattern: /^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$/, expected: 'a claim name such as user_id or sub' }),
+  },
+  legacyAccess: {
+    env: 'TESSERA_LEGACY_ACCESS',
+    default: 'false',
+    doc: "The server's own guarded routes (not sessions, password or logout-all) also take that stack's access tokens until TESSERA_LEGACY_UNTIL.",
+    check: boolean,
+  },
 };
 
 /**
@@ -356,9 +410,10 @@ export class ServerConfigError extends Error {
 
 /**
  * Reads the configuration from `TESSERA_*` variables, over an optional JSON file named by
- * TESSERA_CONFIG (keys are the variable names). Every problem is collected into one error.
+ * TESSERA_CONFIG (keys are the variable names). Every problem is collected into one error. `now` is the
+ * instant TESSERA_LEGACY_UNTIL is judged against (at most 90 days ahead).
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, now: number = Date.now()): ServerConfig {
   const problems: string[] = [];
   const settings = Object.entries(SETTINGS) as [keyof ServerConfig, Setting<unknown>][];
   let file: Record<string, unknown> = {};
@@ -417,6 +472,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const options = settings.filter(([, s]) => s.option !== undefined);
     const values = Object.fromEntries(options.map(([key, s]) => [s.option, resolved[key]]));
     problems.push(...relationProblems(values, (name) => options.find(([, s]) => s.option === name)?.[1].env ?? name));
+    problems.push(...legacyProblems(config, now));
   }
   if (problems.length > 0) throw new ServerConfigError(problems);
   return Object.freeze(config);

@@ -81,6 +81,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       purgeInterval: 3600,
       drainTimeout: 10,
+      legacyAlg: 'HS256',
+      legacyAccess: false,
     });
   });
 

@@ -75,6 +75,18 @@ export class RefreshTokenReusedError extends TesseraError {
     super('refresh_token_reused', options);
   }
 }
+/** A token of the system Tessera replaced, exchanged once already: the session of that first exchange is revoked. */
+export class LegacyTokenReusedError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('legacy_token_reused', options);
+  }
+}
+/** A token of the system Tessera replaced, presented after the cut-over ended (`TESSERA_LEGACY_UNTIL`). */
+export class LegacyCutoverEndedError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('legacy_cutover_ended', options);
+  }
+}
 /** A login whose credentials were refused; the same answer for an unknown user and a wrong password. */
 export class InvalidCredentialsError extends TesseraError {
   constructor(options: Options = {}) {
@@ -111,10 +123,14 @@ export class OriginRefusedError extends TesseraError {
     super('origin_refused', options);
   }
 }
-/** A valid token that lacks a claim the route requires. */
+/** A valid token that lacks a claim or scope the route requires; `scope` lists the scopes required (RFC 6750 §3). */
 export class InsufficientScopeError extends TesseraError {
-  constructor(options: Options = {}) {
-    super('insufficient_scope', options);
+  readonly scope: string | undefined;
+
+  constructor(options: Options & { scope?: string } = {}) {
+    const { scope, ...rest } = options;
+    super('insufficient_scope', rest);
+    this.scope = scope;
   }
 }
 /** The session store did not answer; never treated as an accept. */

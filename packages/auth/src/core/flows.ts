@@ -25,12 +25,19 @@ export interface LoginIdentity {
    * user's sessions. Compare here: if this read still sees the old version, the session was stored
    * before the change and the change's revocation finds it; otherwise this check ends it. Compare
    * versions, never times: instances' clocks differ.
+   * It gets the id of the stored session, so a check can tie a record of its own to it (a
+   * one-time credential claimed under a unique key, whose loser must end its session).
    * @example
    * const user = await users.byName(name); // the hash and credentialVersion in one read
    * if (user === undefined || !(await verify(user.passwordHash, password))) return null;
    * return { sub: user.id, stillValid: async () => (await users.credentialVersion(user.id)) === user.credentialVersion };
    */
-  stillValid?: () => Promise<boolean> | boolean;
+  stillValid?: (session: { readonly sid: string }) => Promise<boolean> | boolean;
+  /**
+   * Default true: a password entry mints a fresh access token. False for a login that proves no
+   * password (a token exchange), whose session must never pass a `fresh()` guard.
+   */
+  fresh?: boolean;
 }
 
 /** The app's own credential check: the identity, or null/undefined when the credentials are wrong. */
@@ -63,6 +70,7 @@ export async function handleLogin(auth: Tessera, request: AuthRequest, check: Cr
     const tokens = await auth.openSession({
       sub: identity.sub,
       transport,
+      ...(identity.fresh === undefined ? {} : { fresh: identity.fresh }),
       userAgent: header(request.headers, 'user-agent'),
       ip: request.ip,
       ...(identity.claims === undefined ? {} : { claims: identity.claims }),
@@ -76,10 +84,10 @@ export async function handleLogin(auth: Tessera, request: AuthRequest, check: Cr
 }
 
 /** Asks `stillValid` after the session is stored; on false or a throw the session ends and no token leaves. */
-async function confirmLogin(auth: Tessera, tokens: SessionTokens, stillValid: () => Promise<boolean> | boolean): Promise<void> {
+async function confirmLogin(auth: Tessera, tokens: SessionTokens, stillValid: NonNullable<LoginIdentity['stillValid']>): Promise<void> {
   let valid: boolean;
   try {
-    valid = (await stillValid()) === true;
+    valid = (await stillValid({ sid: tokens.sid })) === true;
   } catch (err) {
     await endLogin(auth, tokens).catch(() => undefined); // the check's own failure is the one to report
     throw err;

@@ -52,6 +52,8 @@ export const ERRORS = {
   token_revoked: { status: 401, message: 'Token has been revoked' },
   fresh_token_required: { status: 401, message: 'A fresh token is required' },
   refresh_token_reused: { status: 401, message: 'Refresh token was already used' },
+  legacy_token_reused: { status: 401, message: 'This token of the previous system was already exchanged' },
+  legacy_cutover_ended: { status: 401, message: 'Tokens of the previous system are no longer accepted; sign in' },
   invalid_credentials: { status: 401, message: 'Invalid username or password' },
   user_invalid: { status: 401, message: 'The user of this token is unknown or disabled' },
   invalid_request: { status: 400, message: 'The request is malformed' },

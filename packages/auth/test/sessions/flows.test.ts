@@ -177,6 +177,21 @@ describe('handleLogin: stillValid, the re-check after the session is stored', ()
   });
 });
 
+describe('handleLogin: a login that is not a password entry', () => {
+  it('fresh: false opens a session whose access token is not fresh, and stillValid learns its id', async () => {
+    const w = world();
+    const seen: string[] = [];
+    const result = await handleLogin(w.here, LOGIN, () => ({ sub: 'u', fresh: false, stillValid: ({ sid }) => (seen.push(sid), true) }));
+    expect(result.status).toBe(200);
+    const claims = w.here.verifyAccessToken(json(result).access_token as string);
+    expect(claims.fresh).toBe(false);
+    expect(seen).toEqual([claims.sid]);
+    expect((await w.here.listSessions('u')).map((s) => s.id)).toEqual([claims.sid]);
+    // Without the field, a login stays fresh.
+    expect(w.here.verifyAccessToken(json(await handleLogin(w.here, LOGIN, () => ({ sub: 'u' }))).access_token as string).fresh).toBe(true);
+  });
+});
+
 describe('handleLogout: which tokens end a session', () => {
   const DAY = 24 * 3600 * 1000;
 

@@ -1,6 +1,6 @@
 // The server's own tables beside the library's sessions table: users and signing keys. Written
 // once over Kysely for SQLite and Postgres; times are epoch milliseconds in int8.
-import type { MigrationSet } from '@tessera/auth/stores/sql';
+import type { MigrationSet } from '@tessera/auth/stores/sqlite';
 import { sql, type ColumnType, type Kysely, type Migration } from 'kysely';
 import { usernameKey, usernameSkeleton } from '../users/username/index.js';
 
@@ -29,6 +29,13 @@ export interface UsersTable {
    * session (docs/security.md). A counter, never a time: instances' clocks differ.
    */
   credential_version: ColumnType<number, number | undefined, number>;
+  /**
+   * The account's key in the stack it was imported from (its primary key or `sub`, as text): unique,
+   * NULL for accounts made here. Legacy tokens name their user by it (docs/migration.md).
+   */
+  legacy_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 1 when the user must choose a new password: an imported one that fails today's policy. */
+  password_change_required: ColumnType<number, number | undefined, number>;
 }
 
 export interface KeysTable {
@@ -54,9 +61,25 @@ export interface KeysTable {
   activates_at: MaybeEpochMs;
 }
 
+/** Ids (`jti`) of tokens the stack Tessera replaced had revoked: never exchanged nor accepted. */
+export interface LegacyRevokedTable {
+  jti: string;
+  revoked_at: MaybeEpochMs;
+}
+
+/** Each legacy refresh token exchanged for a session, once: the primary key refuses a second exchange. */
+export interface LegacyExchangesTable {
+  jti: string;
+  session_id: string;
+  user_id: string;
+  exchanged_at: EpochMs;
+}
+
 export interface ServerDatabase {
   tessera_users: UsersTable;
   tessera_keys: KeysTable;
+  tessera_legacy_revoked: LegacyRevokedTable;
+  tessera_legacy_exchanges: LegacyExchangesTable;
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -145,6 +168,30 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('max_token_life', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await db.schema.alterTable('tessera_keys').addColumn('activates_at', 'bigint').execute();
+    },
+  },
+  '0005_legacy_import': {
+    // Users imported from another stack, and that stack's tokens during the cut-over (docs/migration.md).
+    // A unique index lets NULL repeat on both databases: accounts made here have no legacy id.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('tessera_users').addColumn('legacy_id', 'text').execute();
+      await db.schema
+        .alterTable('tessera_users')
+        .addColumn('password_change_required', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('tessera_users_legacy_id').on('tessera_users').column('legacy_id').unique().execute();
+      await db.schema
+        .createTable('tessera_legacy_revoked')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('tessera_legacy_exchanges')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('exchanged_at', 'bigint', (c) => c.notNull())
+        .execute();
     },
   },
 };

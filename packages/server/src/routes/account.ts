@@ -14,6 +14,7 @@ import {
 } from '@tessera/auth';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { send } from '../http-errors.js';
+import { orLegacyAccess } from '../legacy/access.js';
 import type { Runtime } from '../runtime.js';
 import { LoginThrottle } from '../users/login-throttle.js';
 import { checkNewPassword, normaliseLoginPassword } from '../users/password-policy.js';
@@ -60,13 +61,20 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
     const ip = request.ip ?? 'unknown';
     const attempt = await throttle.begin('login', throttleAccount(input.username), ip);
     const user = await users.byUsername(input.username);
-    const ok =
-      user !== undefined && user.disabledAt === null && password.ok
-        ? await hasher.verify(user.passwordHash, password.value)
-        : await hasher.verifyNobody(password.ok ? password.value : '');
+    // An imported hash is checked against the password exactly as typed (hasher.ts `verifyLogin`).
+    const { ok, rehash } =
+      user !== undefined && user.disabledAt === null && password.ok && typeof input.password === 'string'
+        ? await hasher.verifyLogin(user.passwordHash, input.password, password.value)
+        : { ok: await hasher.verifyNobody(password.ok ? password.value : ''), rehash: false };
     runtime.metrics.logins.inc({ result: ok ? 'success' : 'failure' });
     if (!ok || user === undefined) return null;
     await attempt.succeeded();
+    if (rehash && password.ok) {
+      // The imported hash is replaced by today's argon2id in this request; a password today's policy
+      // refuses still signs in, and the account asks for a new one (docs/migration.md).
+      const policy = checkNewPassword(input.password, { username: user.username, minLength: runtime.config.passwordMinLength });
+      await users.upgradePasswordHash(user.id, user.passwordHash, await hasher.hash(password.value), !policy.ok);
+    }
     // The cut-off (docs/security.md): the version read with the hash must still stand once the session
     // is stored, or a password change, disable or logout-all ran meanwhile and the session ends.
     const version = user.credentialVersion;
@@ -74,9 +82,10 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
   };
   app.post('/auth/login', { schema: schemas.login }, app.tessera.login(check, { transports: runtime.config.transports }));
 
-  app.get('/auth/me', { schema: schemas.me, preHandler: app.tessera.required() }, async (request, reply) => {
+  app.get('/auth/me', { schema: schemas.me, preHandler: orLegacyAccess(runtime, app.tessera.required()) }, async (request, reply) => {
     const user = app.tessera.identity(request).user as User;
-    return send(reply, jsonResult(200, { id: user.id, username: user.username, roles: user.roles }));
+    const changeRequired = user.passwordChangeRequired ? { password_change_required: true } : {};
+    return send(reply, jsonResult(200, { id: user.id, username: user.username, roles: user.roles, ...changeRequired }));
   });
 
   app.post('/auth/password', { schema: schemas.password, preHandler: app.tessera.fresh() }, async (request, reply) => {

@@ -163,6 +163,43 @@ export const schemas = {
       ...refusals(...BODY, ...TOKEN, 'token_expired', 'token_revoked', 'refresh_token_reused', 'user_invalid', ...COOKIE_WRITE, 'store_unavailable'),
     },
   },
+  exchange: {
+    operationId: 'exchangeLegacyToken',
+    tags: ['tokens'],
+    summary: 'Exchange a refresh token of the replaced stack for a session (during a cut-over only)',
+    description:
+      "Present while TESSERA_LEGACY_FORMAT is set. The token must verify by that stack's rules (its type claim says refresh; `exp` and `jti` present; " +
+      'the configured algorithm) and name an imported user by `legacy_id`. The session opened is not fresh. Each token is exchanged once: ' +
+      'a second exchange is 401 `legacy_token_reused` and ends the session of the first. Tokens the old stack revoked, users disabled or changed here, ' +
+      'and anything after TESSERA_LEGACY_UNTIL (401 `legacy_cutover_ended`) are refused. Transports and their Origin and JSON rules are those of login.',
+    security: anyone,
+    consumes: ['application/json', 'application/x-www-form-urlencoded'],
+    body: {
+      type: 'object',
+      required: ['refresh_token'],
+      properties: {
+        refresh_token: { type: 'string', minLength: 1, maxLength: 8192, description: 'A refresh token of the replaced stack (JWT).' },
+        transport: { type: 'string', enum: [...TRANSPORTS], description: "How the tokens travel; the server's first allowed transport by default." },
+      },
+    },
+    response: {
+      200: { ...tokens, description: 'A session was opened.' },
+      ...refusals(
+        ...BODY,
+        'validation_failed',
+        'token_invalid',
+        'token_expired',
+        'token_not_yet_valid',
+        'token_type_invalid',
+        'token_revoked',
+        'user_invalid',
+        'legacy_token_reused',
+        'legacy_cutover_ended',
+        'origin_refused',
+        'store_unavailable',
+      ),
+    },
+  },
   logout: {
     operationId: 'logout',
     tags: ['tokens'],
@@ -197,10 +234,20 @@ export const schemas = {
         description: 'The account of the access token.',
         type: 'object',
         required: ['id', 'username', 'roles'],
-        properties: { id: { type: 'string' }, username: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } } },
+        properties: {
+          id: { type: 'string' },
+          username: { type: 'string' },
+          roles: { type: 'array', items: { type: 'string' } },
+          password_change_required: {
+            type: 'boolean',
+            const: true,
+            description: 'Present when the account must choose a new password (an imported password that the password policy refuses).',
+          },
+        },
         headers: NO_STORE,
       },
-      ...refusals(...ACCESS),
+      // A legacy access token past TESSERA_LEGACY_UNTIL (only while a cut-over is configured).
+      ...refusals(...ACCESS, 'legacy_cutover_ended'),
     },
   },
   password: {

@@ -1,10 +1,23 @@
 // Argon2id behind a bounded queue: at most `concurrency` hashes run at once (libuv has 4 threads
 // and the machine 2 cores), and at most `queueLimit` wait; past that the caller is told to come back
 // later instead of every login slowing down together.
-import { hash, verify } from '@node-rs/argon2';
+import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { parseLegacyHash, verifyLegacyHash } from './legacy-hashes/index.js';
+import { PASSWORD_MAX_BYTES } from './password-policy.js';
 
-/** OWASP's first row: m = 19 MiB, t = 2, p = 1 (Argon2id is @node-rs/argon2's default algorithm). */
+/**
+ * OWASP's first row: m = 19 MiB, t = 2, p = 1 (Argon2id is @node-rs/argon2's default algorithm). Changing
+ * them makes `verifyLogin` treat hashes made here with the old ones as imported (checked over the typed
+ * bytes, not the normalised password): keep the old set recognised as ours when they change.
+ */
 const PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+/** A login's check: whether the password matched, and whether the stored hash should now be replaced by today's. */
+export interface LoginCheck {
+  readonly ok: boolean;
+  /** The match was against an imported hash, or an argon2 one with other parameters: store `hash(password)` now. */
+  readonly rehash: boolean;
+}
 
 /** The hash queue is full: answer 503 and let the client retry. */
 export class HasherBusyError extends Error {
@@ -36,6 +49,33 @@ export class PasswordHasher {
   }
 
   /**
+   * A login's check of the stored hash. Hashes made here are argon2id over the password as login
+   * normalises it (`normalised`, NFKC); a hash imported from another stack (legacy-hashes/) is
+   * checked against the password exactly as typed (`typed`, its UTF-8 bytes, 1 to 1024 of them), as
+   * the source hashed it. Both run in this queue; a stored hash that does not parse, or asks for more
+   * work than the caps allow, is a mismatch after the usual work.
+   */
+  async verifyLogin(stored: string, typed: string, normalised: string): Promise<LoginCheck> {
+    if (isCurrent(stored)) {
+      if (await this.verify(stored, normalised)) return { ok: true, rehash: false };
+      // An imported argon2id with exactly today's parameters hashed the typed form: only a
+      // password NFKC changes can tell the difference, and costs the second check.
+      const ok = typed !== normalised && (await this.verify(stored, typed));
+      return { ok, rehash: ok };
+    }
+    const bytes = Buffer.from(typed, 'utf8');
+    let legacy;
+    try {
+      legacy = parseLegacyHash(stored);
+    } catch {
+      return { ok: await this.verifyNobody(normalised), rehash: false };
+    }
+    if (bytes.length === 0 || bytes.length > PASSWORD_MAX_BYTES) return { ok: await this.verifyNobody(normalised), rehash: false };
+    const ok = await this.#run(() => verifyLegacyHash(legacy, bytes));
+    return { ok, rehash: ok };
+  }
+
+  /**
    * Spends the same work as a real check for an unknown user, so that "no such user" and "wrong
    * password" take the same time (OWASP Authentication: no quick exit).
    */
@@ -59,5 +99,16 @@ export class PasswordHasher {
       if (next) next();
       else this.#running--;
     }
+  }
+}
+
+/** An argon2id hash with today's parameters: made here (or indistinguishable from one made here). */
+function isCurrent(stored: string): boolean {
+  if (!stored.startsWith('$argon2id$v=19$')) return false;
+  try {
+    const options = parseOptions(stored);
+    return options.memoryCost === PARAMS.memoryCost && options.timeCost === PARAMS.timeCost && options.parallelism === PARAMS.parallelism;
+  } catch {
+    return false;
   }
 }

@@ -20,6 +20,10 @@ export interface User {
   readonly passwordChangedAt: number;
   /** Read with the hash at login; see `credentialVersion`. */
   readonly credentialVersion: number;
+  /** The account's id in the stack it was imported from (`tessera users import`), as text; null for accounts made here. */
+  readonly legacyId: string | null;
+  /** The user must choose a new password: an imported one that today's policy refuses (set at its first login). */
+  readonly passwordChangeRequired: boolean;
 }
 
 /**
@@ -72,6 +76,8 @@ export class UserStore {
       createdAt: input.now,
       passwordChangedAt: input.now,
       credentialVersion: 0,
+      legacyId: null,
+      passwordChangeRequired: false,
     };
     const inserted = await answer(
       this.#db
@@ -183,6 +189,11 @@ export class UserStore {
       await answer(this.#db.updateTable('tessera_users').set({ username_collides: 0 }).where('id', '=', only.id).execute());
   }
 
+  /** The user imported under this id of the stack Tessera replaced (`tessera users import`). */
+  async byLegacyId(legacyId: string): Promise<User | undefined> {
+    return toUser(await answer(this.#db.selectFrom('tessera_users').selectAll().where('legacy_id', '=', legacyId).executeTakeFirst()));
+  }
+
   async byId(id: string): Promise<User | undefined> {
     return toUser(await answer(this.#db.selectFrom('tessera_users').selectAll().where('id', '=', id).executeTakeFirst()));
   }
@@ -196,12 +207,39 @@ export class UserStore {
     this.#forget(id);
     let query = this.#db
       .updateTable('tessera_users')
-      .set((eb) => ({ password_hash: passwordHash, password_changed_at: now, credential_version: eb('credential_version', '+', 1) }))
+      .set((eb) => ({
+        password_hash: passwordHash,
+        password_changed_at: now,
+        password_change_required: 0,
+        credential_version: eb('credential_version', '+', 1),
+      }))
       .where('id', '=', id);
     if (expected !== undefined) query = query.where('credential_version', '=', expected);
     const row = await answer(query.returning('credential_version').executeTakeFirst());
     this.#forget(id);
     return row === undefined ? undefined : Number(row.credential_version);
+  }
+
+  /**
+   * Replaces a hash that verified at login by today's argon2id of the same password (an imported
+   * hash, or argon2 with other parameters): the password is unchanged, so neither the credential
+   * version nor the password's time moves, and no session ends. Only over the hash that was checked:
+   * a password change that landed meanwhile wins. `changeRequired` marks a password that today's
+   * policy refuses, so the user is asked to choose another. Answers whether the hash was replaced.
+   */
+  async upgradePasswordHash(id: string, checked: string, passwordHash: string, changeRequired: boolean): Promise<boolean> {
+    this.#forget(id);
+    const row = await answer(
+      this.#db
+        .updateTable('tessera_users')
+        .set({ password_hash: passwordHash, ...(changeRequired ? { password_change_required: 1 } : {}) })
+        .where('id', '=', id)
+        .where('password_hash', '=', checked)
+        .returning('id')
+        .executeTakeFirst(),
+    );
+    this.#forget(id);
+    return row !== undefined;
   }
 
   /** Disables a user, bumping the credential version in the same statement; answers whether this call disabled them. */
@@ -277,6 +315,8 @@ function toUser(
         created_at: number | string;
         password_changed_at: number | string;
         credential_version: number | string;
+        legacy_id: string | null;
+        password_change_required: number | string;
       }
     | undefined,
 ): User | undefined {
@@ -291,5 +331,7 @@ function toUser(
     createdAt: ms(row.created_at),
     passwordChangedAt: ms(row.password_changed_at),
     credentialVersion: Number(row.credential_version),
+    legacyId: row.legacy_id,
+    passwordChangeRequired: Number(row.password_change_required) === 1,
   };
 }
