@@ -5,17 +5,21 @@
 # better-sqlite3 is built for each Node's ABI (against the headers inside that package) into the cache, never over
 # node_modules/better-sqlite3/build, and other-nodes/sqlite-addon.mjs makes that Node load it.
 # Needs `npm ci` and `npm run build` done, and Postgres and Redis answering (the auth suite's store tests).
-# Usage: scripts/other-nodes.sh [major...]   (default: 22 24)
+# Usage: scripts/other-nodes.sh [--prepare] [major...]   (default: 22 24)
+#   --prepare  only download the Nodes and build their better-sqlite3 (needs `npm ci` alone): .ci/run does this while
+#              the main suite runs, which keeps one core busy at most, so a cold cache costs no extra minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 CACHE=${TESSERA_NODES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera-nodes}
+PREPARE_ONLY=false
+if [ "${1:-}" = "--prepare" ]; then PREPARE_ONLY=true; shift; fi
 MAJORS=("$@")
 [ ${#MAJORS[@]} -gt 0 ] || MAJORS=(22 24)
 SQLITE_VERSION=$(node -p 'require("./node_modules/better-sqlite3/package.json").version')
 NODE_GYP="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
 [ -f "$NODE_GYP" ] || NODE_GYP="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
-[ -f "$ROOT/packages/server/dist/cli.js" ] || { echo "other-nodes: run npm run build first" >&2; exit 1; }
+[ "$PREPARE_ONLY" = true ] || [ -f "$ROOT/packages/server/dist/cli.js" ] || { echo "other-nodes: run npm run build first" >&2; exit 1; }
 
 log() { printf 'other-nodes: %s\n' "$*"; }
 seconds() { echo $(($(date +%s) - $1)); }
@@ -106,9 +110,11 @@ for major in "${MAJORS[@]}"; do
   dist=$(install_node "$major")
   addon=$(build_sqlite "$dist")
   log "Node $("$dist/bin/node" --version): ready in $(seconds "$start") s (better-sqlite3 $SQLITE_VERSION at $addon)"
+  [ "$PREPARE_ONLY" = true ] && continue
   check_node "$major" "$logs/$major.log" "$dist" "$addon" &
   pids+=($!)
 done
+[ "$PREPARE_ONLY" = true ] && exit 0
 status=0
 for i in "${!MAJORS[@]}"; do
   wait "${pids[$i]}" || status=1

@@ -1,8 +1,9 @@
 // The packages as a user gets them: `npm pack` of @tessera/auth and @tessera/server (from the built `dist`,
 // `npm run build` first), both tarballs and a few extra packages installed with one `npm install` into a
-// scratch app under the system's temp folder, far from the repository's node_modules. Installing builds
-// better-sqlite3 from source (~50 s), so the app is made once per content of the tarballs and extras: every
-// Vitest worker (and every later run) that asks for the same tarballs finds it ready, guarded by a lock folder.
+// scratch app under the system's temp folder, far from the repository's node_modules. The app is made once per
+// content of the tarballs and extras: every Vitest worker (and every later run) that asks for the same tarballs
+// finds it ready, guarded by a lock folder. better-sqlite3's addon is the one thing not built again (~50 s of
+// compiling on these machines): when the app gets the very version the repository has, it gets its addon too.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -77,7 +78,7 @@ async function makePackedApp(extras: readonly string[], waitMs: number): Promise
   const hash = createHash('sha256');
   for (const file of [packs.auth, packs.server]) hash.update(readFileSync(file));
   // The layout of the scratch folder is part of the key too.
-  hash.update(`layout 1\n${extras.map(specOf).join(' ')}\n${JSON.stringify(rootManifest().overrides ?? {})}`);
+  hash.update(`layout 2\n${extras.map(specOf).join(' ')}\n${JSON.stringify(rootManifest().overrides ?? {})}`);
   const home = join(tmpdir(), `tessera-packed-${hash.digest('hex').slice(0, 16)}`);
   const tarballs = { auth: join(home, 'tarballs', basename(packs.auth)), server: join(home, 'tarballs', basename(packs.server)) };
   const dir = join(home, 'app');
@@ -195,19 +196,54 @@ async function install(dir: string, tarballs: { auth: string; server: string }, 
   // This machine's npm config says engine-strict; a user's default does not.
   writeFileSync(join(dir, '.npmrc'), 'engine-strict=false\naudit=false\nfund=false\n');
   try {
-    await run('npm', ['install', '--no-audit', '--no-fund', '--engine-strict=false', tarballs.auth, tarballs.server, ...extras.map(specOf)], {
-      cwd: dir,
-      // Not the npm_config_* of an `npm run`/`npx` that started these tests: they would override the app's .npmrc.
-      env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_'))),
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 540_000,
-    });
+    // --ignore-scripts: every install script is rerun below where it matters (better-sqlite3's, the only one).
+    await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--engine-strict=false', '--ignore-scripts', tarballs.auth, tarballs.server, ...extras.map(specOf)],
+      {
+        cwd: dir,
+        // Not the npm_config_* of an `npm run`/`npx` that started these tests: they would override the app's .npmrc.
+        env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_'))),
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 540_000,
+      },
+    );
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
     throw new Error(`npm install in ${dir} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
   }
-  // The addon must really be built, not just "installed" with its script skipped.
+  await addSqliteAddon(dir);
+  // The addon must really be there and load, not just "installed" with its script skipped.
   await run(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()"], { cwd: dir });
+}
+
+/**
+ * better-sqlite3's addon in the app: the repository's own build when the versions match (the same sources, compiler
+ * and Node made it), else its install script, run as npm would for a project that approves it.
+ */
+async function addSqliteAddon(dir: string): Promise<void> {
+  const version = (root: string): string | undefined => {
+    try {
+      return (JSON.parse(readFileSync(join(root, 'node_modules', 'better-sqlite3', 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  const installed = version(dir);
+  if (installed === undefined) return;
+  const built = join(REPO_ROOT, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  if (installed === version(REPO_ROOT) && existsSync(built)) {
+    const target = join(dir, 'node_modules', 'better-sqlite3', 'build', 'Release');
+    mkdirSync(target, { recursive: true });
+    cpSync(built, join(target, 'better_sqlite3.node'));
+    return;
+  }
+  await run('npm', ['rebuild', 'better-sqlite3', '--foreground-scripts'], {
+    cwd: dir,
+    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_'))),
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 540_000,
+  });
 }
 
 /** Takes the lock folder, or clears it when the process that took it is gone. */
