@@ -29,6 +29,8 @@ import {
 } from './legacy/settings-checks.js';
 
 const { boolean, duration, integer, oneOf, refuse, someOf, text } = CHECKS;
+/** Past a day, a bare number of seconds for these settings was most likely meant in milliseconds. */
+const DAY = 86_400;
 
 /** The resolved server configuration. Durations in seconds. */
 export interface ServerConfig {
@@ -220,13 +222,13 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
     env: 'TESSERA_KEY_PUBLISH_DELAY',
     default: '10m',
     doc: 'How long `tessera keys rotate` publishes the next key in the JWKS before instances sign with it (at least twice TESSERA_JWKS_MAX_AGE).',
-    check: duration(0),
+    check: duration(0, { bare: DAY }),
   },
   jwksMaxAge: {
     env: 'TESSERA_JWKS_MAX_AGE',
     default: '5m',
     doc: 'How long verifiers may cache the JWKS (its Cache-Control max-age); at most half of TESSERA_KEY_PUBLISH_DELAY.',
-    check: duration(0),
+    check: duration(0, { bare: DAY }),
   },
   trustProxy: {
     env: 'TESSERA_TRUST_PROXY',
@@ -289,7 +291,7 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
     env: 'TESSERA_PURGE_INTERVAL',
     default: '1h',
     doc: 'How often ended sessions are deleted (0: never; run `tessera purge`).',
-    check: duration(0),
+    check: duration(0, { bare: DAY }),
   },
   drainTimeout: {
     env: 'TESSERA_DRAIN_TIMEOUT',

@@ -161,6 +161,14 @@ describe('loadConfig', () => {
       expect(byName.get(name), name).toMatch(/ must be .+\.$/);
   });
 
+  it('refuses a bare number of seconds that looks like milliseconds, with the units spelled out', () => {
+    // One hour written in milliseconds would purge every 41.7 days, publish a key for 41.7 days or cache the JWKS that long.
+    for (const name of ['TESSERA_PURGE_INTERVAL', 'TESSERA_KEY_PUBLISH_DELAY', 'TESSERA_JWKS_MAX_AGE'])
+      expect(problems({ [name]: '3600000' }), name).toEqual([expect.stringMatching(/3600000 is read as seconds .*looks like milliseconds/)]);
+    expect(loadConfig({ TESSERA_PURGE_INTERVAL: '86400' }).purgeInterval).toBe(86_400);
+    expect(loadConfig({ TESSERA_PURGE_INTERVAL: '45d' }).purgeInterval).toBe(45 * 86_400);
+  });
+
   it('takes whole numbers only where a number is meant', () => {
     for (const port of ['-1', '80.5', '1e3', 'eighty', '']) expect(problems({ TESSERA_PORT: port }), port).toHaveLength(1);
     expect(loadConfig({ TESSERA_PORT: ' 0 ' }).port).toBe(0);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { ServerDatabase } from '../db/schema.js';
 import { importRevoked } from './import-revoked.js';
-import { importUsers } from './import.js';
+import { ImportRaceError, importUsers } from './import.js';
 
 interface Io {
   out: (s: string) => void;
@@ -33,6 +33,10 @@ export async function importCommand(args: readonly string[], db: Kysely<ServerDa
     if (file !== undefined) code = await users(db, file, skipInvalid, io);
     if (values.revoked !== undefined && code === 0) code = await revoked(db, values.revoked, skipInvalid, io);
   } catch (err) {
+    if (err instanceof ImportRaceError) {
+      io.err(err.message);
+      return 1;
+    }
     const { code: errno } = err as NodeJS.ErrnoException;
     if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR') {
       io.err(`Cannot read ${(err as NodeJS.ErrnoException).path ?? 'the file'} (${errno}): nothing imported.`);

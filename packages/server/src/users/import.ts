@@ -134,10 +134,13 @@ export async function importUsers(
     problems.sort((a, b) => a.line - b.line);
     if (problems.length > 0 && !options.skipInvalid) return { committed: false, imported: 0, alreadyImported, problems };
     for (let i = 0; i < rows.length; i += BATCH) {
-      await trx
+      const batch = rows.slice(i, i + BATCH);
+      // A name or legacy_id taken after the reads above (a registration meanwhile) must not surface as a driver
+      // error: the conflict skips the row, the count shows it, and throwing rolls the whole file back.
+      const inserted = await trx
         .insertInto('tessera_users')
         .values(
-          rows.slice(i, i + BATCH).map((c) => ({
+          batch.map((c) => ({
             id: randomBytes(12).toString('base64url'),
             username: c.key,
             username_key: c.key,
@@ -150,10 +153,21 @@ export async function importUsers(
             legacy_id: c.legacyId,
           })),
         )
+        .onConflict((c) => c.doNothing())
+        .returning('id')
         .execute();
+      if (inserted.length !== batch.length) throw new ImportRaceError();
     }
     return { committed: true, imported: rows.length, alreadyImported, problems };
   });
+}
+
+/** Another writer took a name or legacy_id of the file while it was imported: nothing was written. */
+export class ImportRaceError extends Error {
+  constructor() {
+    super('A user with one of these names or legacy ids was created while the import ran, so nothing was imported: run the import again.');
+    this.name = 'ImportRaceError';
+  }
 }
 
 /** One line's user, or a LineProblem / LegacyHashError saying why not. */
