@@ -31,6 +31,6 @@ export class AuthController {
   @Get('admin')
   @RequireClaims({ roles: 'admin' })
   admin(@Auth() auth: Identity<User>) {
-    return { hello: auth.user.name };
+    return { hello: auth.user?.name };
   }
 }

@@ -23,6 +23,9 @@ export class TesseraHttpError extends Error {
   constructor(result: HttpResult, refusal: Refusal) {
     super(refusal.message, refusal instanceof Error ? { cause: refusal } : undefined);
     this.name = 'TesseraHttpError';
+    // A refusal is an answer, not a defect: no frames, so a default handler that prints `stack` outside
+    // production (Express's) shows the sentence, not the server's paths. `cause` keeps the TesseraError's.
+    this.stack = `${this.name}: ${this.message}`;
     this.status = result.status;
     this.statusCode = result.status;
     this.code = refusal.code;

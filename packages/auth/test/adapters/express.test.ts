@@ -59,6 +59,10 @@ describe('express: its own ways', () => {
     expect(answer.status).toBe(401);
     expect(answer.header('www-authenticate')).toBe('Bearer');
     expect(answer.header('cache-control')).toBe('no-store');
+    // Outside production Express writes err.stack: a refusal is no defect, so it has no frames (no paths) to show.
+    expect(process.env.NODE_ENV).not.toBe('production');
+    expect(answer.text).toContain('TesseraHttpError: No access token was found');
+    expect(answer.text).not.toMatch(/\bat\s|node_modules|adapters/);
   });
 
   it("the app's error handler gets a TesseraHttpError with status, code, headers, body and the TesseraError as cause", async () => {

@@ -85,7 +85,9 @@ describe('fastify plugin', () => {
     const defaults = await own.inject({ method: 'GET', url: '/me' });
     expect(defaults.statusCode).toBe(401);
     expect(defaults.headers['www-authenticate']).toBe('Bearer');
+    expect(defaults.headers['cache-control']).toBe('no-store');
     expect(defaults.json()).toMatchObject({ statusCode: 401, code: 'token_missing' });
+    expect(defaults.body).not.toMatch(/\bat\s|node_modules|stack/);
 
     const app = Fastify();
     onTestFinished(() => app.close());

@@ -2,7 +2,7 @@
 // (test/conformance/adapter.ts; the byte-for-byte comparison with the other adapters runs in
 // conformance-all.test.ts), then what is Nest's own: decorators on a controller and per route, a global
 // guard with @Public(), refusals handed to the app's exception filters, forRootAsync, start-up errors.
-import { Catch, HttpCode, Req, Res, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpCode, HttpException, Req, Res, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { send, type RunningApp } from '@tessera/test-kit';
@@ -38,11 +38,13 @@ describeAdapter('nest-fastify', makeNestFastify);
 type Fits<T> = T extends NestRequest ? true : false;
 const fits: [Fits<ExpressRequest>, Fits<FastifyRequest>] = [true, true];
 
-/** The login check of these tests: any name, password 'pw'; 'ada' is an admin with the docs:read scope. */
+/** The login check of these tests: any name, password 'pw'; all but 'bob' are admins; ada, carol and dave hold scopes. */
 const check = (body: unknown) => {
   const { username, password } = (body ?? {}) as { username?: unknown; password?: unknown };
   if (typeof username !== 'string' || password !== 'pw') return null;
-  return { sub: username, claims: username === 'ada' ? { roles: ['admin'], scope: 'docs:read' } : { roles: [] } };
+  const scopes: Record<string, string> = { ada: 'docs:read', carol: 'docs:read docs:write', dave: 'docs:write' };
+  const roles = username === 'bob' ? [] : ['admin'];
+  return { sub: username, claims: username in scopes ? { roles, scope: scopes[username] } : { roles } };
 };
 
 /** POST /login, /refresh and /logout through the injected TesseraService. */
@@ -169,6 +171,49 @@ describe.each<NestPlatform>(['express', 'fastify'])('nest adapter on %s', (platf
     }
   });
 
+  it("adds a route's own @RequireClaims and @RequireScope to its controller's, never replacing them", async () => {
+    const { auth } = setup();
+    const open = AUTH_ROUTES.map((route) => ({ ...route, decorators: [Public()] }));
+    const admins = await start(auth, [...open, whoami('get', '/any', [RequireClaims((claims) => typeof claims.sub === 'string')])], {
+      classDecorators: [RequireClaims({ roles: 'admin' })],
+    });
+    expect((await send(admins.url, '/any', { bearer: (await login(admins, 'ada')).access })).json).toEqual({ sub: 'ada' });
+    const notAdmin = await send(admins.url, '/any', { bearer: (await login(admins, 'bob')).access });
+    expect([notAdmin.status, notAdmin.json.message]).toEqual([403, 'The token\'s roles claim does not include "admin"']);
+
+    const readers = await start(auth, [...open, whoami('get', '/write', [RequireScope('docs:write')])], {
+      classDecorators: [RequireScope('docs:read')],
+    });
+    expect((await send(readers.url, '/write', { bearer: (await login(readers, 'carol')).access })).json).toEqual({ sub: 'carol' });
+    for (const name of ['ada', 'dave']) {
+      const refused = await send(readers.url, '/write', { bearer: (await login(readers, name)).access });
+      expect([refused.status, refused.json.error]).toEqual([403, 'insufficient_scope']);
+      expect(refused.header('www-authenticate')).toMatch(/scope="docs:read docs:write"$/);
+    }
+  });
+
+  it("never lets an @OptionalAuth() controller make a route's own @RequireClaims or @RequireScope optional", async () => {
+    const { auth } = setup();
+    const app = await start(
+      auth,
+      [
+        ...AUTH_ROUTES,
+        whoami('get', '/maybe'),
+        whoami('get', '/admin', [RequireClaims({ roles: 'admin' })]),
+        whoami('get', '/docs', [RequireScope('docs:read')]),
+      ],
+      { classDecorators: [OptionalAuth()] },
+    );
+    const [ada, bob] = [await login(app, 'ada'), await login(app, 'bob')];
+    expect((await send(app.url, '/maybe')).json).toEqual({ sub: null });
+    for (const path of ['/admin', '/docs']) {
+      const anonymous = await send(app.url, path);
+      expect([anonymous.status, anonymous.json.error, anonymous.header('www-authenticate')]).toEqual([401, 'token_missing', 'Bearer']);
+      expect((await send(app.url, path, { bearer: bob.access })).status).toBe(403);
+      expect((await send(app.url, path, { bearer: ada.access })).json).toEqual({ sub: 'ada' });
+    }
+  });
+
   it('guards every route with APP_GUARD, opens @Public() ones, and checks a route guarded twice once', async () => {
     const { auth, clock } = setup();
     const routes: RouteSpec[] = [
@@ -202,6 +247,45 @@ describe.each<NestPlatform>(['express', 'fastify'])('nest adapter on %s', (platf
       expect([answer.status, answer.json]).toEqual([200, { sub: 'ada' }]);
       expect(answer.setCookie.map((line) => line.slice(0, line.indexOf('=')))).toEqual([auth.config.cookies.names.access]);
     }
+  });
+
+  it("keeps a global guard's refusal whole under the app's own catch-all filter, on a route without a Tessera decorator", async () => {
+    const { auth } = setup();
+    // A catch-all as Nest's docs write one: it answers every exception, and knows nothing of challenges.
+    class CatchAll implements ExceptionFilter {
+      catch(exception: unknown, host: ArgumentsHost) {
+        const status = exception instanceof HttpException ? exception.getStatus() : 500;
+        const response = host
+          .switchToHttp()
+          .getResponse<{ status?(code: number): { json(body: unknown): void }; code?(code: number): { send(body: unknown): void } }>();
+        if (platform === 'express') response.status!(status).json({ caught: status });
+        else response.code!(status).send({ caught: status });
+      }
+    }
+    Catch()(CatchAll);
+    const routes: RouteSpec[] = [
+      whoami('get', '/me'),
+      {
+        method: 'get',
+        path: '/broken',
+        decorators: [Public()],
+        run: () => {
+          throw new Error('boom');
+        },
+      },
+    ];
+    const module = nestModule({
+      imports: [TesseraModule.forRoot({ auth })],
+      controllers: [controller(routes)],
+      providers: [{ provide: APP_GUARD, useClass: TesseraGuard }],
+    });
+    const app = await startNest(platform, module, [new CatchAll()]);
+    onTestFinished(() => app.close());
+    const refused = await send(app.url, '/me', { bearer: 'abc.def.ghi' });
+    expect([refused.status, refused.json.error, refused.header('cache-control')]).toEqual([401, 'token_invalid', 'no-store']);
+    expect(refused.header('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    // The app's other errors still reach its filter.
+    expect([(await send(app.url, '/broken')).json]).toEqual([{ caught: 500 }]);
   });
 
   it("errors: 'throw' hands refusals of the guard and the handlers to the app's filters; without one, the module writes them", async () => {

@@ -105,6 +105,34 @@ describe('next adapter', () => {
     expect(await (await upload(file, context)).text()).toBe('1000');
   });
 
+  it("leaves a guarded route's JSON body to its handler, unless the token may be in it (refreshRequired)", async () => {
+    const { auth } = await setup();
+    const t = tessera(auth, { bodyLimit: 1024 });
+    const { cookie, csrf } = await login(tessera(auth));
+    // An access guard never looks in the body: a large or malformed JSON body is the handler's to judge.
+    const save = t.required(async (request) => {
+      const text = await request.text();
+      return new Response(String(text.length), { status: text.startsWith('{"doc"') ? 200 : 422 });
+    });
+    const headers = { cookie, 'x-csrf-token': csrf };
+    const big = await save(post('/api/docs', { doc: 'x'.repeat(2000) }, headers), context);
+    expect([big.status, await big.text()]).toEqual([200, '2010']);
+    const broken = new Request(`${ORIGIN}/api/docs`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{"doc":',
+    });
+    expect((await save(broken, context)).status).toBe(200);
+    const notJson = new Request(`${ORIGIN}/api/docs`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '[' });
+    expect((await save(notJson, context)).status).toBe(422);
+    // A refresh guard reads the refresh_token body field, within bodyLimit.
+    const { refresh } = await auth.openSession({ sub: 'alice' });
+    const rotateOnly = t.refreshRequired(async (_request, { auth: caller }) => Response.json({ sub: caller.sub }));
+    expect(await (await rotateOnly(post('/api/rotate', { refresh_token: refresh.token }), context)).json()).toEqual({ sub: 'alice' });
+    const padded = await rotateOnly(post('/api/rotate', { refresh_token: refresh.token, pad: 'x'.repeat(2000) }), context);
+    expect([padded.status, ((await padded.json()) as { error: string }).error]).toEqual([413, 'payload_too_large']);
+  });
+
   it("puts a re-issued access cookie ahead of the handler's own cookies, also on a Response.redirect()", async () => {
     const { auth, clock } = await setup();
     const t = tessera(auth, { implicitRefresh: { within: '5m' } });

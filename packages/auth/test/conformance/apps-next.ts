@@ -10,7 +10,7 @@ import type { AdapterOptions, Identity } from '../../src/adapters/adapter-kit.js
 import { tessera, TesseraHttpError, type RouteHandler } from '../../src/adapters/next/index.js';
 import { toResponse } from '../../src/adapters/next/web.js';
 import { jsonResult, type Tessera } from '../../src/index.js';
-import { ADMIN_CLAIMS, checkCredentials, HANDLED_BY, meBody, SCOPED, subBody, TRANSPORTS, type User } from './adapter.js';
+import { ADMIN_CLAIMS, bodyErrorResult, checkCredentials, HANDLED_BY, meBody, SCOPED, subBody, TRANSPORTS, type User } from './adapter.js';
 
 /** The route.ts files of the app: path → method → exported handler. */
 type Routes = Readonly<Record<string, Readonly<Record<string, RouteHandler<{ params: Promise<object> }>>>>>;
@@ -20,13 +20,30 @@ function nextRoutes(auth: Tessera, options: AdapterOptions<User>): Routes {
   const t = tessera<User>(auth, options);
   const answer = (body: (identity: Identity<User>) => Record<string, unknown>) => (_request: Request, context: { auth: Identity<User> }) =>
     toResponse(jsonResult(200, body(context.auth)));
+  /**
+   * The app's own JSON check ahead of a guarded route, as express.json() is the Express app's: an access
+   * guard leaves the body to the route (its token is never there), so a malformed one is the app's to refuse.
+   */
+  const json =
+    (route: RouteHandler<{ params: Promise<object> }>): RouteHandler<{ params: Promise<object> }> =>
+    async (request, context) => {
+      if (/^application\/json/i.test(request.headers.get('content-type') ?? '')) {
+        const text = await request.clone().text();
+        try {
+          if (text !== '') JSON.parse(text);
+        } catch {
+          return toResponse(bodyErrorResult('invalid_json', options));
+        }
+      }
+      return route(request, context);
+    };
   return {
     '/auth/login': { POST: t.login(checkCredentials, { transports: TRANSPORTS }) },
     '/auth/refresh': { POST: t.refresh() },
     '/auth/logout': { POST: t.logout() },
-    '/me': { GET: t.required(answer(meBody)), POST: t.required(answer(meBody)) },
+    '/me': { GET: t.required(answer(meBody)), POST: json(t.required(answer(meBody))) },
     '/optional': { GET: t.optional((_request, { auth }) => toResponse(jsonResult(200, subBody(auth)))) },
-    '/fresh': { POST: t.fresh(answer(subBody)) },
+    '/fresh': { POST: json(t.fresh(answer(subBody))) },
     '/admin': { GET: t.required(answer(subBody), { claims: ADMIN_CLAIMS }) },
     '/scoped': { GET: t.required(answer(subBody), { scope: SCOPED }) },
     '/refresh-only': { POST: t.refreshRequired(answer(subBody)) },

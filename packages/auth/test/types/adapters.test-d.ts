@@ -8,6 +8,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import { tessera as expressTessera, type AuthedRequest } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera, type FastifyTessera, type FastifyTesseraUser } from '../../src/adapters/fastify.js';
 import { tessera as honoTessera, type TesseraVariables } from '../../src/adapters/hono.js';
+import { tessera as nextTessera } from '../../src/adapters/next/index.js';
 import type { Identity } from '../../src/adapters/adapter-kit.js';
 import { createTessera, type Tessera } from '../../src/core/tessera.js';
 import type { TokenClaims } from '../../src/core/tokens/claims.js';
@@ -243,5 +244,35 @@ describe('express adapter types', () => {
     expressTessera(auth, { errorFormat: 'xml' });
     // @ts-expect-error -- not a transport
     t.login(() => null, { transports: ['carrier-pigeon'] });
+  });
+});
+
+describe('next adapter types', () => {
+  it("types context.auth as set behind required() and nullable behind optional(), with the claims given once and Next.js's own context kept", async () => {
+    const t = nextTessera(() => typed, { lookupUser: (claims) => ({ id: claims.sub, tenant: claims.tenant }) });
+    type Caller = Identity<{ id: string; tenant: string }, Claims>;
+    const GET = t.required(async (_request, { auth: caller }) => {
+      expectTypeOf(caller).toEqualTypeOf<Caller>();
+      expectTypeOf(caller.claims.tenant).toBeString();
+      expectTypeOf(caller.user).toEqualTypeOf<{ id: string; tenant: string } | undefined>();
+      return Response.json({ sub: caller.sub });
+    });
+    // Next.js calls it with its own context; the guard adds auth, so the route's type does not ask for it.
+    await GET(new Request('http://x'), { params: Promise.resolve({}) });
+    t.optional(async (_request, { auth: caller }) => {
+      expectTypeOf(caller).toEqualTypeOf<Caller | null>();
+      // @ts-expect-error -- null without a token: narrow first
+      void caller.sub;
+      return new Response(null);
+    });
+    const item = t.required(async (_request, { params, auth: caller }: { params: Promise<{ id: string }>; auth: Caller }) =>
+      Response.json({ id: (await params).id, sub: caller.sub }),
+    );
+    await item(new Request('http://x'), { params: Promise.resolve({ id: '7' }) });
+    // @ts-expect-error -- the predicate sees the typed claims: tenant is a string
+    t.required(async () => new Response(null), { claims: (claims) => claims.tenant > 1 });
+    expectTypeOf(t.session).returns.toEqualTypeOf<Promise<Caller | null>>();
+    expectTypeOf(t.requireSession).returns.toEqualTypeOf<Promise<Caller>>();
+    expectTypeOf(t.identity).returns.toEqualTypeOf<Caller>();
   });
 });

@@ -3,18 +3,16 @@
 import { applyDecorators, createParamDecorator, SetMetadata, UseFilters, UseGuards, type ExecutionContext } from '@nestjs/common';
 import type { GuardKind, GuardOptions } from '../adapter-kit.js';
 import type { ClaimsRequirement } from '../../core/transport/guard.js';
-import { RouteRefusalFilter } from './exception.js';
+import { ROUTE_REFUSAL_FILTER } from './exception.js';
 import { CLAIMS_KEY, RULE_KEY, SCOPE_KEY, TesseraGuard, type RouteRule } from './guard.js';
 import type { NestRequest } from './http.js';
 
 /** What the route decorators return: usable on a controller class or on one route. */
 export type TesseraDecorator = ReturnType<typeof applyDecorators>;
 
-const FILTER = new RouteRefusalFilter();
-
 /** The guard and the filter that writes its refusals, with one piece of the route's rule. */
 function guarded(key: string, value: unknown): TesseraDecorator {
-  return applyDecorators(SetMetadata(key, value), UseGuards(TesseraGuard), UseFilters(FILTER));
+  return applyDecorators(SetMetadata(key, value), UseGuards(TesseraGuard), UseFilters(ROUTE_REFUSAL_FILTER));
 }
 
 function rule(kind: GuardKind, options: GuardOptions<never>): TesseraDecorator {
@@ -48,8 +46,9 @@ export function RequireRefreshToken<Claims extends object = object>(options: Gua
 
 /**
  * The token must carry these claims (an array claim must contain the value) or pass this predicate,
- * else 403 `insufficient_scope`. Alone it requires an access token; beside `@Fresh()` or on a guarded
- * controller it adds to that rule.
+ * else 403 `insufficient_scope`. Alone, or under a `@Public()` or `@OptionalAuth()` controller, it requires an
+ * access token; beside `@Fresh()` or under a guarded controller it adds to that rule. A route's own
+ * requirement adds to its controller's (both must hold), never replacing it.
  * @example
  * @Get('admin') @RequireClaims({ roles: 'admin' })
  */

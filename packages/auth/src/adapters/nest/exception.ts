@@ -1,5 +1,5 @@
 // A refusal as Nest's own kind of error, and the filters that write it exactly as the other adapters do.
-import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, UseFilters, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { HttpResult, Refusal } from '../../core/transport/error-response.js';
 import { writeResult } from './http.js';
 
@@ -41,3 +41,24 @@ Catch(TesseraHttpException)(TesseraExceptionFilter);
  */
 export class RouteRefusalFilter extends TesseraExceptionFilter {}
 Catch(RespondingRefusal)(RouteRefusalFilter);
+
+/** The one instance every guarded route and controller shares. */
+export const ROUTE_REFUSAL_FILTER = new RouteRefusalFilter();
+
+const FILTERED = new WeakSet<object>();
+
+/**
+ * Puts the route filter on every controller of the app, once: under a global `TesseraGuard` a route may have
+ * no Tessera decorator, and Nest asks filters from `app.useGlobalFilters` before the module's own, so a
+ * catch-all of the app's would otherwise answer the refusal without its challenge. It catches only the
+ * refusals `TesseraGuard` answers itself, so other errors reach the app's filters as before.
+ */
+export function filterEveryController(modules: Iterable<{ readonly controllers: Map<unknown, { readonly metatype: unknown }> }>): void {
+  for (const module of modules) {
+    for (const { metatype } of module.controllers.values()) {
+      if (typeof metatype !== 'function' || FILTERED.has(metatype)) continue;
+      FILTERED.add(metatype);
+      UseFilters(ROUTE_REFUSAL_FILTER)(metatype);
+    }
+  }
+}

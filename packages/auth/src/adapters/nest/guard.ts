@@ -3,9 +3,22 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { GuardKind, GuardOptions, GuardOutcome } from '../adapter-kit.js';
+import { requireClaims, type ClaimsRequirement } from '../../core/transport/guard.js';
 import type { AuthRequest } from '../../core/transport/request.js';
 import { addCookies, toAuthRequest, type NestRequest } from './http.js';
 import { refusalException, TESSERA_KIT, type NestKit } from './kit.js';
+
+type Scope = string | readonly string[];
+
+/** One requirement that holds when each given one does, each refusing in its own words. */
+function allOf(requirements: readonly (ClaimsRequirement | undefined)[]): ClaimsRequirement | undefined {
+  const given = requirements.filter((r): r is ClaimsRequirement => r !== undefined);
+  if (given.length <= 1) return given[0];
+  return (claims) => {
+    for (const requirement of given) requireClaims(claims, requirement);
+    return true;
+  };
+}
 
 /** Metadata key of a route's rule, set by `@Authenticated()`, `@OptionalAuth()`, `@Fresh()`, `@RequireRefreshToken()` and `@Public()`. */
 export const RULE_KEY = 'tessera:rule';
@@ -67,15 +80,24 @@ export class TesseraGuard implements CanActivate {
     if (check === undefined) {
       const own = <T>(key: string) => this.#reflector.get<T | undefined>(key, handler);
       const inherited = <T>(key: string) => this.#reflector.get<T | undefined>(key, owner);
-      const rule = own<RouteRule>(RULE_KEY) ?? inherited<RouteRule>(RULE_KEY) ?? REQUIRED;
-      const claims = own<GuardOptions<never>['claims']>(CLAIMS_KEY) ?? inherited<GuardOptions<never>['claims']>(CLAIMS_KEY);
-      const scope = own<GuardOptions<never>['scope']>(SCOPE_KEY) ?? inherited<GuardOptions<never>['scope']>(SCOPE_KEY);
-      // A route's own @Public() wins; a @Public() controller never undoes a route's own @RequireClaims/@RequireScope.
-      const open = own(RULE_KEY) === 'public' || (rule === 'public' && own(CLAIMS_KEY) === undefined && own(SCOPE_KEY) === undefined);
-      const base = rule === 'public' ? REQUIRED : rule;
+      const ownRule = own<RouteRule>(RULE_KEY);
+      const rule = ownRule ?? inherited<RouteRule>(RULE_KEY) ?? REQUIRED;
+      const claims = [inherited<ClaimsRequirement>(CLAIMS_KEY), own<ClaimsRequirement>(CLAIMS_KEY)];
+      const scope = [inherited<Scope>(SCOPE_KEY), own<Scope>(SCOPE_KEY)];
+      // A route's own @RequireClaims/@RequireScope asks for a caller: a @Public() or @OptionalAuth() controller
+      // never undoes it (it needs an access token then); only the route's own @Public() or @OptionalAuth() does.
+      const demands = ownRule === undefined && (own(CLAIMS_KEY) !== undefined || own(SCOPE_KEY) !== undefined);
+      const open = ownRule === 'public' || (rule === 'public' && !demands);
+      const base =
+        rule === 'public' || (demands && rule.kind.optional === true)
+          ? { kind: REQUIRED.kind, options: rule === 'public' ? {} : rule.options }
+          : rule;
+      // @RequireClaims/@RequireScope add up: a route's own never drop its controller's, nor the rule's own claims and scope.
       const options: GuardOptions<never> = { ...base.options };
-      if (claims !== undefined) options.claims = claims;
-      if (scope !== undefined) options.scope = scope;
+      const allClaims = allOf([base.options.claims as ClaimsRequirement | undefined, ...claims]);
+      const allScopes = [base.options.scope, ...scope].flatMap((s) => (s === undefined ? [] : typeof s === 'string' ? s.split(' ') : s));
+      if (allClaims !== undefined) options.claims = allClaims;
+      if (allScopes.length > 0) options.scope = [...new Set(allScopes.filter((s) => s !== ''))];
       check = open ? null : this.#nest.kit.guard(base.kind, options as GuardOptions);
       byHandler.set(handler, check);
     }

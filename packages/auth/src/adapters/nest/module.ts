@@ -1,8 +1,8 @@
 // The Nest module: configured once with the `Tessera` instance, it provides the service, the kit the
 // guard uses, and the app-wide filter that writes refusals no filter of the app's own catches.
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { TesseraExceptionFilter } from './exception.js';
+import { APP_FILTER, ModulesContainer } from '@nestjs/core';
+import { filterEveryController, TesseraExceptionFilter } from './exception.js';
 import { nestKit, TESSERA_KIT, type NestKit, type TesseraModuleOptions } from './kit.js';
 import { TesseraService } from './service.js';
 
@@ -14,6 +14,7 @@ export interface TesseraModuleAsyncOptions<User = unknown, Claims extends object
 }
 
 const OPTIONS = Symbol('@tessera/auth/nest options');
+const ROUTE_FILTERS = Symbol('@tessera/auth/nest route filters');
 
 /**
  * Tessera for NestJS (on Express or Fastify), global once imported: provides `TesseraService` (login,
@@ -42,6 +43,8 @@ export class TesseraModule {
         { provide: TESSERA_KIT, useFactory: nestKit, inject: [OPTIONS] },
         { provide: TesseraService, useFactory: (nest: NestKit) => new TesseraService(nest), inject: [TESSERA_KIT] },
         { provide: APP_FILTER, useClass: TesseraExceptionFilter },
+        // Made with the app, before its routes are: their filters are read when Nest registers them.
+        { provide: ROUTE_FILTERS, useFactory: (modules: ModulesContainer) => filterEveryController(modules.values()), inject: [ModulesContainer] },
       ],
       exports: [TESSERA_KIT, TesseraService],
     };

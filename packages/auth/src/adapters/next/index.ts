@@ -11,7 +11,11 @@ import { asRead, toAuthRequest, toResponse, withCookies } from './web.js';
 
 /** Options of the Next.js adapter: those of every adapter, and the largest JSON body it reads. */
 export interface NextTesseraOptions<User = never, Claims extends object = object> extends AdapterOptions<User, Claims> {
-  /** Largest JSON body the handlers and guards read, in bytes; a larger one is 413 `payload_too_large`. Default 16 KiB. */
+  /**
+   * Largest JSON body the login, refresh and logout handlers read, in bytes (and a guard whose token may be in
+   * the body, as `refreshRequired()`'s); a larger one is 413 `payload_too_large`. Default 16 KiB. Access
+   * guards never read the body: a route's own body is its handler's.
+   */
   bodyLimit?: number;
 }
 
@@ -66,11 +70,18 @@ export interface NextTessera<User, Claims extends object = object> {
   logout(): RouteHandler;
   /** The caller a guard verified for this request; throws if no guard ran on it. */
   identity(request: Request): Identity<User, Claims>;
-  /** In a server component or server action: the caller of the access cookie, or null when there is none or it is refused. */
+  /**
+   * In a server component or server action: the caller of the access cookie, or null when there is none or it is
+   * refused. It reads the request as a GET (no CSRF check): in a route handler, use a guard such as `required()`.
+   */
   session(options?: SessionOptions<Claims>): Promise<Identity<User, Claims> | null>;
   /** Like `session()`, but a refusal redirects to `redirectTo`, or without it throws its `TesseraError`. */
   requireSession(options?: RequireSessionOptions<Claims>): Promise<Identity<User, Claims>>;
-  /** A gate for `proxy.ts`: refuses, or redirects, a request without a valid access token. */
+  /**
+   * A gate for `proxy.ts`: refuses, or redirects, a request without a valid access token. It reads every request
+   * as a GET: the route handler or server action behind it applies CSRF. With `errors: 'throw'` and no
+   * `redirectTo`, a refusal is thrown, as from the guards.
+   */
   proxy(options?: ProxyOptions<Claims>): ProxyGate;
 }
 
@@ -118,9 +129,15 @@ export function tessera<User = never, Claims extends object = object>(
     guardOptions: GuardOptions<Claims> = {},
   ): GuardedRoute<C, R> {
     let check: ReturnType<AdapterKit<User, Claims>['guard']> | undefined;
+    let readsBody = false;
     return async (request, context) => {
-      check ??= kitOf().guard(kind, guardOptions);
-      const translated = await toAuthRequest(request, bodyLimit);
+      if (check === undefined) {
+        const kit = kitOf();
+        check = kit.guard(kind, guardOptions);
+        // Only where the token may be (refresh_token): a route's own JSON body, of any size or shape, is its handler's.
+        readsBody = (guardOptions.locations ?? kit.auth.config.locations[kind.token]).includes('body');
+      }
+      const translated = await toAuthRequest(request, bodyLimit, readsBody);
       if (translated instanceof Error) return answer(kitOf().error(translated));
       const outcome = await check(translated);
       if (!outcome.ok) return answer(outcome.result);

@@ -29,12 +29,13 @@ export function asRead(headers: Headers): AuthRequest {
 
 /**
  * The request as plain values, with its JSON body (never for GET or HEAD) read from a clone, so the
- * route's own handler can still read it; other media types and an empty body give no body.
+ * route's own handler can still read it; other media types and an empty body give no body. With
+ * `readBody` false (a guard whose token is never in the body) the body is left to the handler alone.
  */
-export async function toAuthRequest(request: Request, bodyLimit: number): Promise<Translated> {
+export async function toAuthRequest(request: Request, bodyLimit: number, readBody = true): Promise<Translated> {
   const method = request.method;
   let body: unknown;
-  if (method !== 'GET' && method !== 'HEAD' && JSON_TYPE.test(request.headers.get('content-type') ?? '')) {
+  if (readBody && method !== 'GET' && method !== 'HEAD' && JSON_TYPE.test(request.headers.get('content-type') ?? '')) {
     const text = await readText(request.clone(), bodyLimit);
     if (typeof text !== 'string') return text;
     if (text !== '') {

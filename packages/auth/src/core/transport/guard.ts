@@ -120,7 +120,8 @@ function requireScope(claims: TokenClaims, required: string | readonly string[])
   });
 }
 
-function requireClaims(claims: TokenClaims, requirement: ClaimsRequirement): void {
+/** Throws 403 `insufficient_scope` unless the claims meet the requirement (a predicate may throw its own). */
+export function requireClaims(claims: TokenClaims, requirement: ClaimsRequirement): void {
   if (typeof requirement === 'function') {
     if (requirement(claims) !== true) throw new InsufficientScopeError({ message: 'The token does not meet the claims this route requires' });
     return;
