@@ -15,7 +15,7 @@ import { KeyStore, keyStoreOptions } from './keys/key-store.js';
 import { isKeyVerb, keysCommand } from './keys/keys-command.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { drainable } from './drain.js';
-import { redactUrl, startupSummary } from './startup.js';
+import { redactUrl, serverVersion, startupSummary } from './startup.js';
 import { loadConfig, ServerConfigError, type ServerConfig } from './settings.js';
 import { checkNewPassword } from './users/password-policy.js';
 import { importCommand } from './users/import-command.js';
@@ -37,7 +37,8 @@ Commands:
   db copy --to URL              Copy users, keys and sessions into another (empty) database
   purge                         Delete ended sessions now
 
-Configuration comes from TESSERA_* variables (tessera <command> --help lists the ones it uses).`,
+Configuration comes from TESSERA_* variables (tessera <command> --help lists the ones it uses).
+tessera --version prints the version.`,
   serve: 'Usage: tessera serve\n\nServes the auth API on TESSERA_HOST:TESSERA_PORT (default 127.0.0.1:8000), migrating the database first.',
   keys: `Usage: tessera keys <generate [--alg ALG] | rotate [--alg ALG] [--now] [--force] | revoke KID | encrypt | list>
 
@@ -89,6 +90,10 @@ export async function main(
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP.main ?? '');
     return command === undefined ? 1 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    io.out(serverVersion());
+    return 0;
   }
   if (!(command in HELP) || command === 'main') {
     io.err(`Unknown command "${command}". Run tessera --help for the list.`);
@@ -399,6 +404,7 @@ async function run(
     }
     case 'sessions revoke': {
       const { values } = parseArgs({ args: rest, options: { user: { type: 'string' } } });
+      if (values.user === undefined) return usage(io, 'sessions');
       const user = await findUser(runtime, values.user, io);
       if (user === undefined) return 1;
       // The version first, then the sessions, as logout-all: a login in flight cannot outlive this.

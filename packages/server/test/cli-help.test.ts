@@ -107,4 +107,12 @@ describe('every command says what it did', () => {
       expect(result.out.trim(), args.join(' ')).not.toBe('');
     }
   });
+
+  it('prints its version, and the usage of sessions revoke when --user is missing', async () => {
+    const version = await tessera(['--version'], env);
+    expect(version).toEqual({ code: 0, out: '0.1.0', err: '' });
+    const revoke = await tessera(['sessions', 'revoke'], env);
+    expect(revoke.code).toBe(2);
+    expect(revoke.err).toMatch(/^Usage: tessera sessions revoke --user NAME/);
+  });
 });
