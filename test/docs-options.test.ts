@@ -14,6 +14,7 @@ const SRC = join(ROOT, 'packages', 'auth', 'src');
 const ENTRIES: Record<string, readonly string[]> = {
   'index.ts': [
     'TesseraOptions',
+    'SessionOptions',
     'KeyOptions',
     'KeyInput',
     'KeyRingInput',
@@ -27,25 +28,46 @@ const ENTRIES: Record<string, readonly string[]> = {
   'stores/sqlite.ts': ['SqliteStoreOptions', 'SqlStoreOptions'],
   'stores/postgres.ts': ['PostgresStoreOptions', 'SqlStoreOptions'],
   'stores/memory.ts': ['MemoryThrottleOptions', 'ThrottleRule'],
-  'stores/redis/index.ts': ['RedisBusOptions', 'RedisThrottleOptions'],
+  'stores/redis/index.ts': ['RedisBusOptions', 'RedisThrottleOptions', 'RedisConnectionOptions', 'RedisTimingOptions'],
   'client/index.ts': ['ClientOptions', 'CookieJarOptions'],
   'client/legacy.ts': ['LegacyExchangeOptions'],
-  'adapters/nest/index.ts': ['TesseraModuleOptions'],
-  'adapters/next/index.ts': ['NextTesseraOptions', 'ProxyOptions'],
+  'adapters/fastify.ts': ['FastifyTesseraOptions'],
+  'adapters/nest/index.ts': ['TesseraModuleOptions', 'TesseraModuleAsyncOptions'],
+  'adapters/next/index.ts': ['NextTesseraOptions', 'ProxyOptions', 'RequireSessionOptions', 'SessionOptions'],
 };
 
-/** The property names of an exported type, through intersections and unions (`a | b` options give both sides'). */
+/** The source file of each public entry of the package, from its `exports` map (`./dist/x.js` is built from `x.ts`). */
+function entrySources(): string[] {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'packages', 'auth', 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { default: string }>;
+  };
+  return Object.values(manifest.exports)
+    .flatMap((target) => (typeof target === 'string' ? [] : [target.default]))
+    .map((built) => built.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts'));
+}
+
+/**
+ * The property names of an exported type, through intersections and unions (`a | b` options give both sides'), and
+ * one level down into options that are objects of options themselves (`sessions`, `cookies`, `locations`), as
+ * `parent.child`.
+ */
 function optionNames(checker: ts.TypeChecker, module: ts.Symbol, name: string): string[] {
   const symbol = checker.getExportsOfModule(module).find((s) => s.name === name);
   if (symbol === undefined) throw new Error(`${module.name} exports no ${name}`);
   const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
   const type = checker.getDeclaredTypeOfSymbol(target);
-  const parts = type.isUnion() ? type.types : [type];
-  return [...new Set(parts.flatMap((part) => checker.getPropertiesOfType(part).map((p) => p.name)))];
+  const props = (t: ts.Type): ts.Symbol[] => (t.isUnion() ? t.types : [t]).flatMap((part) => checker.getPropertiesOfType(part));
+  const names = props(type).flatMap((prop) => {
+    const inner = checker.getNonNullableType(checker.getTypeOfSymbol(prop));
+    const innerName = inner.aliasSymbol?.name ?? inner.getSymbol()?.name ?? '';
+    const nested = inner.getCallSignatures().length === 0 && (innerName === '__type' || innerName.endsWith('Options'));
+    return [prop.name, ...(nested ? props(inner).map((child) => `${prop.name}.${child.name}`) : [])];
+  });
+  return [...new Set(names)];
 }
 
 describe('docs/library.md names every option', () => {
-  const files = Object.keys(ENTRIES).map((file) => join(SRC, file));
+  const files = [...new Set([...Object.keys(ENTRIES), ...entrySources()])].map((file) => join(SRC, file));
   const program = ts.createProgram(files, {
     strict: true,
     module: ts.ModuleKind.NodeNext,
@@ -84,6 +106,21 @@ describe('docs/library.md names every option', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('checks every options type that an entry exports (ENTRIES lists them all)', () => {
+    const sources = entrySources();
+    expect(sources.length).toBeGreaterThan(10);
+    const unlisted: string[] = [];
+    for (const file of sources) {
+      const source = program.getSourceFile(join(SRC, file));
+      const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+      expect(module, file).toBeDefined();
+      const listed = new Set(Object.values(ENTRIES).flat());
+      for (const symbol of checker.getExportsOfModule(module!))
+        if (/Options$/.test(symbol.name) && !listed.has(symbol.name)) unlisted.push(`${file}: ${symbol.name}`);
+    }
+    expect(unlisted).toEqual([]);
+  });
+
   it.each(Object.entries(ENTRIES))('%s', (file, types) => {
     const source = program.getSourceFile(join(SRC, file));
     const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
@@ -92,8 +129,11 @@ describe('docs/library.md names every option', () => {
     for (const type of types) {
       const names = optionNames(checker, module!, type);
       expect(names.length, type).toBeGreaterThan(0);
-      // Named as `name`, `name.sub` or `name(…)`.
-      for (const name of names) if (!new RegExp('`' + name + '[`.(]').test(guide)) missing.push(`${type}.${name}`);
+      // Named as `name`, `name.sub` or `name(…)`; a nested option as `parent.child`, or `child` in its parent's table.
+      for (const name of names) {
+        const forms = [name, name.split('.').at(-1) ?? name].map((n) => n.replace(/\./g, '\\.'));
+        if (!forms.some((form) => new RegExp('`' + form + '[`.(]').test(guide))) missing.push(`${type}.${name}`);
+      }
     }
     expect(missing).toEqual([]);
   });

@@ -329,21 +329,27 @@ describe('one driver per store entry', () => {
     expect(existsSync(join(dir, 'sessions.db'))).toBe(true);
   });
 
-  it('with no driver at all: both entries import, and the SQLite store says to install better-sqlite3 (leaving no file behind)', async () => {
+  it('with no driver at all: every store entry imports, and each store says which package to install (leaving no file behind)', async () => {
     const dir = appWith('no-driver', ['@tessera/auth']);
+    expect(existsSync(join(dir, 'node_modules', 'redis'))).toBe(false);
     const { stdout, stderr } = await runIn(
       dir,
       `import { sqliteStore } from '@tessera/auth/stores/sqlite';
       import { postgresStore } from '@tessera/auth/stores/postgres';
+      import { redisBus, redisThrottle } from '@tessera/auth/stores/redis';
       const out = {};
       try { sqliteStore({ filename: 'data/sessions.db' }); } catch (e) { out.sqlite = e.message; }
       try { postgresStore({ connectionString: 'postgres://127.0.0.1/app' }); } catch (e) { out.postgres = e.message; }
+      try { redisBus({ url: 'redis://127.0.0.1:6379' }); } catch (e) { out.redisBus = e.message; }
+      try { redisThrottle(); } catch (e) { out.redisThrottle = e.message; }
       console.log(JSON.stringify(out));`,
     );
     expect(stderr).toBe('');
     expect(JSON.parse(stdout)).toEqual({
       sqlite: '`sqliteStore` needs the `better-sqlite3` package: install it with `npm install better-sqlite3`.',
       postgres: '`postgresStore` needs the `pg` package: install it with `npm install pg`.',
+      redisBus: '`redisBus` needs the `redis` package: install it with `npm install redis`.',
+      redisThrottle: '`redisThrottle` needs the `redis` package: install it with `npm install redis`.',
     });
     expect(existsSync(join(dir, 'data'))).toBe(false);
   });
@@ -380,6 +386,12 @@ describe('the server as a package: npx --no-install tessera', () => {
     const flag = await npx(['serve', '--port', '9000'], dir);
     expect(flag.code).not.toBe(0);
     expect(flag.stderr).toContain('Usage: tessera serve');
+    // A command group without its subcommand does nothing, so it says what it takes and fails.
+    for (const group of ['keys', 'users', 'sessions', 'token', 'db']) {
+      const bare = await npx([group], dir);
+      expect(bare.code, group).not.toBe(0);
+      expect(bare.stderr, group).toContain(`Usage: tessera ${group}`);
+    }
   });
 
   it('serve starts on SQLite in the current folder, says where it listens, and answers a real login', async () => {

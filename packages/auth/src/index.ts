@@ -6,6 +6,7 @@ export {
   type ClaimsContext,
   type CookieNames,
   type ResolvedConfig,
+  type SessionOptions,
   type TesseraOptions,
 } from './core/config/config.js';
 export { CHECKS, type Check, type CheckKind, type Checked, type CheckRefusal, type Relation } from './core/config/checks.js';

@@ -101,7 +101,12 @@ async function makePackedApp(extras: readonly string[], waitMs: number): Promise
           // packages, usually), prunes the rest and builds better-sqlite3 again only when its version changed.
           const deps = dependencyKey(extras);
           const seed = newestApp(home);
-          if (seed !== undefined) cpSync(seed, dir, { recursive: true, verbatimSymlinks: true });
+          // Only what npm reads: the seed app also holds other test files' working folders, which may be going away.
+          if (seed !== undefined) {
+            mkdirSync(dir, { recursive: true });
+            cpSync(join(seed, 'node_modules'), join(dir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+            if (existsSync(join(seed, 'package-lock.json'))) cpSync(join(seed, 'package-lock.json'), join(dir, 'package-lock.json'));
+          }
           await install(dir, tarballs, extras);
           installSeconds = (performance.now() - start) / 1000;
           writeFileSync(ready, JSON.stringify({ installSeconds, extras, deps, seeded: seed !== undefined }));

@@ -2,8 +2,9 @@
 // and commands that fail fast. docs/architecture.md "Platform notes": node-redis queues commands through an
 // outage unless told not to, its command timeout only covers the wait before a command is
 // written, and a client without an 'error' listener crashes the process when Redis goes away.
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 import { StoreUnavailableError } from '../../core/errors.js';
+import { loadDriver } from '../driver.js';
 
 /**
  * The part of a node-redis (v6) client that the Redis stores call. Declared structurally (as
@@ -121,14 +122,17 @@ export class CommandConnection {
   #onReady: () => void = () => undefined;
   #closed = false;
 
-  constructor(options: RedisConnectionOptions, timeoutMs: number, report: (error: Error) => void) {
+  /** `store` names the store in the sentence that says to install `redis` when it opens its own client without it. */
+  constructor(options: RedisConnectionOptions, timeoutMs: number, report: (error: Error) => void, store: 'redisBus' | 'redisThrottle') {
     this.#timeoutMs = timeoutMs;
     this.#report = report;
     if (options.client !== undefined) {
       this.client = options.client;
       this.#owned = false;
     } else {
-      this.client = createClient({ url: options.url ?? DEFAULT_URL, ...clientOverrides(timeoutMs) });
+      // Loaded here, not imported: the entry imports without `redis`, and a client you pass needs none of ours.
+      const redis = loadDriver<{ createClient: typeof createClient }>('redis', store);
+      this.client = redis.createClient({ url: options.url ?? DEFAULT_URL, ...clientOverrides(timeoutMs) });
       this.#owned = true;
     }
     // Mandatory: without an 'error' listener, a lost connection crashes the process.

@@ -70,7 +70,7 @@ class RedisBus implements RevocationBus {
     this.#keyPrefix = `${settings.prefix}revoked:`;
     this.#channel = `${settings.prefix}revocations`;
     this.#revokedTtlMs = String(settings.revokedTtlMs);
-    this.#commands = new CommandConnection(options, settings.timeoutMs, settings.report);
+    this.#commands = new CommandConnection(options, settings.timeoutMs, settings.report, 'redisBus');
   }
 
   /** True only while the subscriber connection is up and subscribed, so that messages arrive. */

@@ -65,7 +65,12 @@ export function redisThrottle(options: RedisThrottleOptions = {}): Throttle {
   }
   if (onFallback !== undefined && typeof onFallback !== 'function') problems.push('onFallback must be a function.');
   if (problems.length > 0) throw new ConfigError(problems);
-  const connection = new CommandConnection(options, options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, reporter(options.onError));
+  const connection = new CommandConnection(
+    options,
+    options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    reporter(options.onError),
+    'redisThrottle',
+  );
   const keyOf = (key: string): string => `${prefix}throttle:${hashKey(key)}`;
   /** Sends to Redis; when it cannot be reached and a fallback is set, answers from the fallback instead. */
   const orFallback = async <T>(send: () => Promise<T>, instead: (other: Throttle) => Promise<T>): Promise<T> => {

@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import { ConfigError } from '../../core/errors.js';
 import { CAPABILITIES } from './capabilities.js';
-import { loadDriver } from './driver.js';
+import { loadDriver } from '../driver.js';
 import { GuardedPool, type PgPool } from './pg-pool.js';
 import { checkSchema, createSqlStore, type SqlSessionStore } from './sql-store.js';
 import type { SessionDatabase } from './tables.js';

@@ -4,7 +4,7 @@ import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { CAPABILITIES } from './capabilities.js';
-import { loadDriver } from './driver.js';
+import { loadDriver } from '../driver.js';
 import { createSqlStore, type SqlSessionStore } from './sql-store.js';
 import { cachingStatements } from './statement-cache.js';
 import type { SessionDatabase } from './tables.js';

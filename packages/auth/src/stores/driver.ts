@@ -1,12 +1,12 @@
-// The database drivers are optional peer dependencies, each loaded when its store is made: a SQLite user
-// needs no `pg` (and the reverse), and a missing driver is one sentence naming the package to install.
+// The drivers are optional peer dependencies, each loaded when its store is made: a SQLite user needs no `pg`
+// (and the reverse), a Postgres user no `redis`, and a missing driver is one sentence naming the package to install.
 import { createRequire } from 'node:module';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 const require = createRequire(import.meta.url);
 
 /** The driver `name` (CommonJS, so loaded synchronously), or a ConfigError saying to install it. */
-export function loadDriver<T>(name: 'better-sqlite3' | 'pg', store: string): T {
+export function loadDriver<T>(name: 'better-sqlite3' | 'pg' | 'redis', store: string): T {
   try {
     return require(name) as T;
   } catch (error) {
