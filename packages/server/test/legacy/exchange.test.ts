@@ -314,6 +314,26 @@ describe.each([
     expect((await call(server.url, 'GET', '/auth/me', { bearer: t.access as string })).code).toBe('token_invalid');
   });
 
+  it('takes its access token on /auth/me when TESSERA_LEGACY_ACCESS is on, never on the session routes', async () => {
+    const on = await startServer({
+      ...backend.env,
+      TESSERA_LEGACY_FORMAT: format,
+      TESSERA_LEGACY_SECRET: secret,
+      TESSERA_LEGACY_UNTIL: isoDaysAhead(10),
+      TESSERA_LEGACY_ACCESS: 'true',
+    });
+    try {
+      const me = await call(on.url, 'GET', '/auth/me', { bearer: t.access as string });
+      expect(me.status).toBe(200);
+      expect(me.json.id).toBe(id);
+      expect((await call(on.url, 'GET', '/auth/sessions', { bearer: t.access as string })).code).toBe('token_invalid');
+      // A refresh token of the old stack is no access token, even here.
+      expect((await call(on.url, 'GET', '/auth/me', { bearer: t.twice as string })).status).toBe(401);
+    } finally {
+      await on.close();
+    }
+  });
+
   it('refuses everything legacy once TESSERA_LEGACY_UNTIL has passed', async () => {
     const later: Clock = fixedClock(Date.parse(`${isoDaysAhead(11)}T00:00:00Z`));
     const after = await startServer(
