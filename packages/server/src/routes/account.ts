@@ -65,7 +65,13 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
     const { ok, rehash } =
       user !== undefined && user.disabledAt === null && password.ok && typeof input.password === 'string'
         ? await hasher.verifyLogin(user.passwordHash, input.password, password.value)
-        : { ok: await hasher.verifyNobody(password.ok ? password.value : ''), rehash: false };
+        : {
+            ok: await hasher.verifyNobody(
+              password.ok ? password.value : '',
+              password.ok && typeof input.password === 'string' ? input.password : undefined,
+            ),
+            rehash: false,
+          };
     runtime.metrics.logins.inc({ result: ok ? 'success' : 'failure' });
     if (!ok || user === undefined) return null;
     await attempt.succeeded();

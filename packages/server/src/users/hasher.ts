@@ -68,20 +68,23 @@ export class PasswordHasher {
     try {
       legacy = parseLegacyHash(stored);
     } catch {
-      return { ok: await this.verifyNobody(normalised), rehash: false };
+      return { ok: await this.verifyNobody(normalised, typed), rehash: false };
     }
-    if (bytes.length === 0 || bytes.length > PASSWORD_MAX_BYTES) return { ok: await this.verifyNobody(normalised), rehash: false };
+    if (bytes.length === 0 || bytes.length > PASSWORD_MAX_BYTES) return { ok: await this.verifyNobody(normalised, typed), rehash: false };
     const ok = await this.#run(() => verifyLegacyHash(legacy, bytes));
     return { ok, rehash: ok };
   }
 
   /**
    * Spends the same work as a real check for an unknown user, so that "no such user" and "wrong
-   * password" take the same time (OWASP Authentication: no quick exit).
+   * password" take the same time (OWASP Authentication: no quick exit). With the password as typed
+   * when NFKC changed it, the second check `verifyLogin` makes for such a password is spent too.
    */
-  async verifyNobody(password: string): Promise<false> {
+  async verifyNobody(password: string, typed: string = password): Promise<false> {
     this.#dummy ??= hash('tessera-dummy-password', PARAMS);
-    await this.verify(await this.#dummy, password);
+    const dummy = await this.#dummy;
+    await this.verify(dummy, password);
+    if (typed !== password) await this.verify(dummy, typed);
     return false;
   }
 
