@@ -6,6 +6,8 @@ import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTesser
 import { InvalidRequestError } from '../core/errors.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
 import type { HttpResult } from '../core/transport/error-response.js';
+import { isJsonMediaType } from '../core/transport/body.js';
+import { parseJsonText, toWebResponse } from './web.js';
 import type { Tessera } from '../core/tessera.js';
 
 declare module 'hono' {
@@ -36,7 +38,7 @@ export class TesseraHTTPException extends HTTPException {
   readonly code: string;
 
   constructor(result: HttpResult, code: string, message: string, cause: unknown) {
-    super(result.status as ContentfulStatusCode, { res: respond(result), message, cause });
+    super(result.status as ContentfulStatusCode, { res: toWebResponse(result), message, cause });
     this.name = 'TesseraHTTPException';
     this.code = code;
   }
@@ -68,7 +70,7 @@ export function tessera<User = never, Claims extends object = object>(
   const answer = (result: HttpResult): Response => {
     const error = kit.thrown(result);
     if (error !== undefined) throw new TesseraHTTPException(result, error.code, error.message, error.cause);
-    return respond(result);
+    return toWebResponse(result);
   };
   return frameworkTessera<
     MiddlewareHandler<AuthedEnv<User, Claims>>,
@@ -137,22 +139,5 @@ function nodeIncoming(env: unknown): NodeIncoming | undefined {
 
 /** The JSON body (what `express.json()` and Fastify give the other adapters); other types and an empty body give undefined. */
 async function jsonBody(c: Context): Promise<unknown> {
-  if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(c.req.header('content-type') ?? '')) return undefined;
-  const text = await c.req.text();
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    // No cause kept: V8's SyntaxError quotes the body, which may hold a token or a password.
-    return new InvalidRequestError({ message: 'The body is not valid JSON' });
-  }
-}
-
-function respond(result: HttpResult): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(result.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else for (const item of value) headers.append(name, item);
-  }
-  return new Response(result.body ?? null, { status: result.status, headers });
+  return isJsonMediaType(c.req.header('content-type')) ? parseJsonText(await c.req.text()) : undefined;
 }

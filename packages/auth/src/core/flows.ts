@@ -1,5 +1,6 @@
 import { InvalidCredentialsError, InvalidRequestError, TesseraError, UserInvalidError } from './errors.js';
 import { readHeaders, type AuthRequest } from './transport/request.js';
+import { isJsonMediaType } from './transport/body.js';
 import { checkOrigin } from './transport/csrf.js';
 import { errorResult, type ErrorFormat, type HttpResult } from './transport/error-response.js';
 import { clearingCookies, loggedOutResult, tokenResult } from './transport/respond.js';
@@ -177,8 +178,7 @@ function header(headers: readonly string[], name: string): string | undefined {
 }
 
 function isJson(headers: readonly string[]): boolean {
-  const type = header(headers, 'content-type');
-  return type !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type);
+  return isJsonMediaType(header(headers, 'content-type'));
 }
 
 function hasTesseraCookie(auth: Tessera, request: AuthRequest): boolean {

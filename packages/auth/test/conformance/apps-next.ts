@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { listen, type RunningApp } from '@tessera/test-kit';
 import type { AdapterOptions, Identity } from '../../src/adapters/adapter-kit.js';
 import { tessera, TesseraHttpError, type RouteHandler } from '../../src/adapters/next/index.js';
-import { toResponse } from '../../src/adapters/next/web.js';
+import { toWebResponse as toResponse } from '../../src/adapters/web.js';
 import { jsonResult, type Tessera } from '../../src/index.js';
 import { ADMIN_CLAIMS, bodyErrorResult, checkCredentials, HANDLED_BY, meBody, SCOPED, subBody, TRANSPORTS, type User } from './adapter.js';
 

@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { tessera as expressTessera, TesseraHttpError } from '../../src/adapters/express.js';
 import { tessera as fastifyTessera } from '../../src/adapters/fastify.js';
 import { tessera as honoTessera, TesseraHTTPException } from '../../src/adapters/hono.js';
+import { toWebResponse as toResponse } from '../../src/adapters/web.js';
 import type { AdapterOptions, GuardOptions, Identity } from '../../src/adapters/adapter-kit.js';
 import { jsonResult, type HttpResult, type Tessera } from '../../src/index.js';
 import { makeNestExpress, makeNestFastify } from './apps-nest.js';
@@ -141,15 +142,6 @@ export async function makeFastify(auth: Tessera, options: AdapterOptions<User>):
 }
 
 // --- Hono 4 on @hono/node-server -------------------------------------------------------------
-
-function toResponse(result: HttpResult): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(result.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else for (const item of value) headers.append(name, item);
-  }
-  return new Response(result.body ?? null, { status: result.status, headers });
-}
 
 export async function makeHono(auth: Tessera, options: AdapterOptions<User>): Promise<RunningApp> {
   const app = new Hono();

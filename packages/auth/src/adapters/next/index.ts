@@ -7,7 +7,8 @@ import type { HttpResult } from '../../core/transport/error-response.js';
 import type { Tessera } from '../../core/tessera.js';
 import type { Transport } from '../../protocol/protocol.js';
 import { sessionReader, type SessionOptions, type RequireSessionOptions } from './server-context.js';
-import { asRead, toAuthRequest, toResponse, withCookies } from './web.js';
+import { toWebResponse } from '../web.js';
+import { asRead, toAuthRequest, withCookies } from './web.js';
 
 /** Options of the Next.js adapter: those of every adapter, and the largest JSON body it reads. */
 export interface NextTesseraOptions<User = never, Claims extends object = object> extends AdapterOptions<User, Claims> {
@@ -113,7 +114,7 @@ export function tessera<User = never, Claims extends object = object>(
   const answer = (result: HttpResult): Response => {
     const error = kitOf().thrown(result);
     if (error !== undefined) throw error;
-    return toResponse(result);
+    return toWebResponse(result);
   };
 
   const handler =

@@ -1,8 +1,9 @@
-// Web Request → plain values, HttpResult → Web Response: the whole translation of the Next.js adapter.
+// Web Request → plain values for the Next.js adapter (HttpResult → Web Response is ../web.ts, shared with Hono).
 // Next.js has no body parser for route handlers, so JSON bodies are read here, within a size limit.
 import { InvalidRequestError, PayloadTooLargeError, type TesseraError } from '../../core/errors.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../../core/transport/request.js';
-import type { HttpResult } from '../../core/transport/error-response.js';
+import { isJsonMediaType } from '../../core/transport/body.js';
+import { parseJsonText } from '../web.js';
 
 /** What `toAuthRequest` answers: the request as plain values, or the refusal of its body. */
 export type Translated = AuthRequest | TesseraError;
@@ -12,8 +13,6 @@ const FACTS: RequestFacts<Request> = {
   // A route handler sees no socket, and X-Forwarded-For is only as true as the proxy in front: no address is recorded.
   ip: () => undefined,
 };
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** The headers as the flat `[name, value, …]` list the core reads (a merged pair of Authorization values stays visible). */
 export function headerList(headers: Headers): string[] {
@@ -35,17 +34,11 @@ export function asRead(headers: Headers): AuthRequest {
 export async function toAuthRequest(request: Request, bodyLimit: number, readBody = true): Promise<Translated> {
   const method = request.method;
   let body: unknown;
-  if (readBody && method !== 'GET' && method !== 'HEAD' && JSON_TYPE.test(request.headers.get('content-type') ?? '')) {
+  if (readBody && method !== 'GET' && method !== 'HEAD' && isJsonMediaType(request.headers.get('content-type') ?? undefined)) {
     const text = await readText(request.clone(), bodyLimit);
     if (typeof text !== 'string') return text;
-    if (text !== '') {
-      try {
-        body = JSON.parse(text) as unknown;
-      } catch {
-        // No cause kept: V8's SyntaxError quotes the body, which may hold a token or a password.
-        return new InvalidRequestError({ message: 'The body is not valid JSON' });
-      }
-    }
+    body = parseJsonText(text);
+    if (body instanceof InvalidRequestError) return body;
   }
   return new AdapterRequest(method, headerList(request.headers), body, request, FACTS);
 }
@@ -78,16 +71,6 @@ async function readText(request: Request, limit: number): Promise<string | Tesse
     offset += chunk.byteLength;
   }
   return new TextDecoder().decode(bytes);
-}
-
-/** The Web Response of a result, headers and body as the core built them. */
-export function toResponse(result: HttpResult): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(result.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else for (const item of value) headers.append(name, item);
-  }
-  return new Response(result.body ?? null, { status: result.status, headers });
 }
 
 /**

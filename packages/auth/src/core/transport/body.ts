@@ -5,6 +5,11 @@ import type { AuthRequest } from './request.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
+/** Whether a Content-Type names JSON (`application/json`, `application/*+json`, with or without parameters). */
+export function isJsonMediaType(type: string | undefined): boolean {
+  return type !== undefined && JSON_TYPE.test(type);
+}
+
 /**
  * The refusal for a request whose body was sent but left unparsed (`body` undefined): JSON that the
  * app's parser never saw is 400, naming `jsonParser` to mount; any other media type is 415, since the
@@ -26,7 +31,7 @@ export function unreadBody(request: AuthRequest, jsonParser = "your framework's 
   // A typed body without a length (a fetch Request, a chunked upload) counts as sent.
   const sent = chunked || (length !== undefined ? Number(length) > 0 : type !== undefined);
   if (!sent) return undefined;
-  if (type !== undefined && JSON_TYPE.test(type)) {
+  if (isJsonMediaType(type)) {
     return new InvalidRequestError({ message: `The JSON body was not parsed: mount ${jsonParser} before the Tessera handlers` });
   }
   return new UnsupportedMediaTypeError();
