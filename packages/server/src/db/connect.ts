@@ -20,6 +20,15 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** `query`'s answer, or, when the database does not answer, a DatabaseUnavailableError (503 `store_unavailable`) saying which. */
+export async function answered<T>(query: Promise<T>, what = 'The database'): Promise<T> {
+  try {
+    return await query;
+  } catch (cause) {
+    throw new DatabaseUnavailableError(`${what} did not answer.`, cause);
+  }
+}
+
 /** Opens the database and brings its tables up to date (safe beside a live server: migrations run under the store's locks). */
 export async function openDatabase(url: string): Promise<Database> {
   const dialect = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';

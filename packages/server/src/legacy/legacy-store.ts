@@ -1,7 +1,7 @@
 // The rows a cut-over reads and writes: users by their old key, the old stack's revoked token ids, and
 // the legacy tokens exchanged, each once (the primary key on `jti` decides between two exchanges).
 import type { Kysely } from 'kysely';
-import { DatabaseUnavailableError } from '../db/connect.js';
+import { answered, DatabaseUnavailableError } from '../db/connect.js';
 import type { ServerDatabase } from '../db/schema.js';
 
 /** An imported user as a legacy token sees it. */
@@ -25,7 +25,7 @@ export class LegacyStore {
 
   /** The user whose `legacy_id` is `legacyId` (the string form of the old key). */
   async userByLegacyId(legacyId: string): Promise<LegacyUser | undefined> {
-    const row = await answer(
+    const row = await answered(
       this.#db
         .selectFrom('tessera_users')
         .select(['id', 'roles', 'disabled_at', 'credential_version'])
@@ -44,13 +44,13 @@ export class LegacyStore {
 
   /** Whether the old stack had revoked this token (`tessera users import --revoked`). */
   async isRevoked(jti: string): Promise<boolean> {
-    const row = await answer(this.#db.selectFrom('tessera_legacy_revoked').select('jti').where('jti', '=', jti).executeTakeFirst());
+    const row = await answered(this.#db.selectFrom('tessera_legacy_revoked').select('jti').where('jti', '=', jti).executeTakeFirst());
     return row !== undefined;
   }
 
   /** The session an earlier exchange of this token opened, if it was exchanged. */
   async exchangedInto(jti: string): Promise<string | undefined> {
-    const row = await answer(this.#db.selectFrom('tessera_legacy_exchanges').select('session_id').where('jti', '=', jti).executeTakeFirst());
+    const row = await answered(this.#db.selectFrom('tessera_legacy_exchanges').select('session_id').where('jti', '=', jti).executeTakeFirst());
     return row?.session_id;
   }
 
@@ -59,7 +59,7 @@ export class LegacyStore {
    * one inserts; the other learns which session won.
    */
   async claim(input: { jti: string; sessionId: string; userId: string; now: number }): Promise<Claim> {
-    const inserted = await answer(
+    const inserted = await answered(
       this.#db
         .insertInto('tessera_legacy_exchanges')
         .values({ jti: input.jti, session_id: input.sessionId, user_id: input.userId, exchanged_at: input.now })
@@ -72,14 +72,5 @@ export class LegacyStore {
     // The row cannot vanish (nothing deletes exchanges), so a lost insert always finds its winner.
     if (sessionId === undefined) throw new DatabaseUnavailableError('A legacy exchange row was not found after its insert lost.', undefined);
     return { won: false, sessionId };
-  }
-}
-
-/** A database that does not answer becomes 503 `store_unavailable`, as for users (users/user-store.ts). */
-async function answer<T>(query: Promise<T>): Promise<T> {
-  try {
-    return await query;
-  } catch (cause) {
-    throw new DatabaseUnavailableError('The database did not answer.', cause);
   }
 }

@@ -3,7 +3,7 @@
 // registrations of look-alike names cannot both succeed.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { DatabaseUnavailableError } from '../db/connect.js';
+import { answered, DatabaseUnavailableError } from '../db/connect.js';
 import { ms, type ServerDatabase } from '../db/schema.js';
 import { lookupKeys, type NewUsername } from './username/index.js';
 
@@ -296,12 +296,8 @@ export class UserStore {
  * Runs a query; a database that does not answer becomes DatabaseUnavailableError, which the error
  * handler turns into 503 store_unavailable (docs/architecture.md), never a 500.
  */
-async function answer<T>(query: Promise<T>): Promise<T> {
-  try {
-    return await query;
-  } catch (cause) {
-    throw new DatabaseUnavailableError('The user database did not answer.', cause);
-  }
+function answer<T>(query: Promise<T>): Promise<T> {
+  return answered(query, 'The user database');
 }
 
 function toUser(
