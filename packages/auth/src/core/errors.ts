@@ -15,11 +15,12 @@ export class TesseraError extends Error {
   /** Seconds after which a retry may succeed (sent as `Retry-After`). */
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, options: { message?: string; cause?: unknown; tokenPresented?: boolean; retryAfter?: number } = {}) {
+  constructor(code: ErrorCode, options: { message?: string; cause?: unknown; tokenPresented?: boolean; retryAfter?: number; status?: number } = {}) {
     super(options.message ?? ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = ERRORS[code].status;
+    // Only DPoP refusals differ by place: 400 at a token endpoint, 401 at a guarded route (RFC 9449 §7.1).
+    this.status = options.status ?? ERRORS[code].status;
     this.tokenPresented = options.tokenPresented ?? code !== 'token_missing';
     this.retryAfter = options.retryAfter;
   }
@@ -201,5 +202,56 @@ export class ConfigError extends Error {
     super(problems.length === 1 ? (problems[0] ?? '') : `Invalid configuration:\n- ${problems.join('\n- ')}`);
     this.name = 'ConfigError';
     this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** OAuth `invalid_grant` (RFC 6749 §5.2): a code or refresh token that is bad, expired, reused or another client's. */
+export class InvalidGrantError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('invalid_grant', options);
+  }
+}
+/** OAuth `invalid_client`: client authentication failed; `basic` says it was tried with HTTP Basic (answer with a Basic challenge). */
+export class InvalidClientError extends TesseraError {
+  readonly basic: boolean;
+
+  constructor(options: Options & { basic?: boolean } = {}) {
+    const { basic, ...rest } = options;
+    super('invalid_client', { ...rest, tokenPresented: false });
+    this.basic = basic === true;
+  }
+}
+/** OAuth `unauthorized_client`: this client may not use the grant or parameter asked for. */
+export class UnauthorizedClientError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('unauthorized_client', options);
+  }
+}
+/** OAuth `unsupported_grant_type`. */
+export class UnsupportedGrantTypeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('unsupported_grant_type', options);
+  }
+}
+/** OAuth `invalid_scope`. */
+export class InvalidScopeError extends TesseraError {
+  constructor(options: Options = {}) {
+    super('invalid_scope', options);
+  }
+}
+/** A DPoP proof that is missing where required, malformed or does not match the request or token (RFC 9449 §4.3). */
+export class InvalidDpopProofError extends TesseraError {
+  constructor(options: Options & { status?: 400 | 401 } = {}) {
+    super('invalid_dpop_proof', options);
+  }
+}
+/** The proof lacks the current server nonce; `nonce` goes out in the `DPoP-Nonce` header (RFC 9449 §8). */
+export class UseDpopNonceError extends TesseraError {
+  readonly nonce: string;
+
+  constructor(options: Options & { nonce?: string; status?: 400 | 401 } = {}) {
+    const { nonce, ...rest } = options;
+    super('use_dpop_nonce', rest);
+    this.nonce = nonce ?? '';
   }
 }

@@ -70,6 +70,14 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, message: 'Send the body as application/json' },
   rate_limited: { status: 429, message: 'Too many attempts; try again later' },
   server_busy: { status: 503, message: 'The server is busy; try again shortly' },
+  // OAuth 2 (RFC 6749 §5.2, RFC 7009, RFC 7662) and DPoP (RFC 9449 §7.1, §8): the codes OAuth clients switch on.
+  invalid_grant: { status: 400, message: 'The grant is invalid, expired, revoked or was issued to another client' },
+  invalid_client: { status: 401, message: 'Client authentication failed' },
+  unauthorized_client: { status: 400, message: 'The client is not allowed to use this grant' },
+  unsupported_grant_type: { status: 400, message: 'The grant type is not supported' },
+  invalid_scope: { status: 400, message: 'The requested scope is invalid' },
+  invalid_dpop_proof: { status: 400, message: 'The DPoP proof is invalid' },
+  use_dpop_nonce: { status: 400, message: 'Retry with the DPoP nonce the server sent' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `'token_expired'`. */
