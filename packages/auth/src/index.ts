@@ -33,6 +33,7 @@ export {
   PayloadTooLargeError,
   RateLimitedError,
   RefreshTokenReusedError,
+  RevocationsUnavailableError,
   ServerBusyError,
   StoreUnavailableError,
   TesseraError,

@@ -46,6 +46,7 @@ describe('@tessera/auth exports', () => {
         'RateLimitedError',
         'RESERVED_CLAIMS',
         'RefreshTokenReusedError',
+        'RevocationsUnavailableError',
         'ServerBusyError',
         'StoreUnavailableError',
         'Tessera',

@@ -255,3 +255,9 @@ export class UseDpopNonceError extends TesseraError {
     this.nonce = nonce ?? '';
   }
 }
+/** A remote verifier whose revocation feed has been down past its bound (it fails closed: 503, never 401). */
+export class RevocationsUnavailableError extends TesseraError {
+  constructor(options: Options & { retryAfter?: number } = {}) {
+    super('revocations_unavailable', options);
+  }
+}

@@ -78,6 +78,8 @@ export const ERRORS = {
   invalid_scope: { status: 400, message: 'The requested scope is invalid' },
   invalid_dpop_proof: { status: 400, message: 'The DPoP proof is invalid' },
   use_dpop_nonce: { status: 400, message: 'Retry with the DPoP nonce the server sent' },
+  // A resource server that has lost the revocation feed past its bound: 503, never 401, so clients do not all refresh at once.
+  revocations_unavailable: { status: 503, message: 'Revocations cannot be checked right now; try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `'token_expired'`. */
