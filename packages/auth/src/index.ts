@@ -5,13 +5,18 @@ export {
   resolveConfig,
   type ClaimsContext,
   type CookieNames,
+  type DpopOptions,
   type ResolvedConfig,
+  type ResolvedDpop,
   type SessionOptions,
   type TesseraOptions,
 } from './core/config/config.js';
 export { CHECKS, type Check, type CheckKind, type Checked, type CheckRefusal, type Relation } from './core/config/checks.js';
 export { DEFAULTS, type OptionName, type OptionValue } from './core/config/defaults.js';
 export { parseDuration, type Duration } from './core/config/duration.js';
+export { DPOP_ALGORITHMS, type DpopAlgorithm, type DpopProof } from './core/dpop/proof.js';
+export { jwkThumbprint } from './core/dpop/thumbprint.js';
+export type { DpopReplayStore } from './core/dpop/replay.js';
 export { fixedClock, systemClock, type Clock } from './core/clock.js';
 export {
   ConfigError,
@@ -26,6 +31,7 @@ export {
   InvalidGrantError,
   InvalidScopeError,
   InvalidRequestError,
+  JwksUnavailableError,
   LegacyCutoverEndedError,
   LegacyTokenReusedError,
   NotFoundError,
@@ -67,7 +73,7 @@ export {
   type KeyPurpose,
 } from './core/keys/key.js';
 export { createKeyRing, KeyRing, type Jwks, type KeyRingInput } from './core/keys/key-ring.js';
-export { RESERVED_CLAIMS, type TokenClaims } from './core/tokens/claims.js';
+export { clientIdOf, jktOf, RESERVED_CLAIMS, type TokenClaims } from './core/tokens/claims.js';
 export type { AccessTokenInput, IssuedToken, TokenInput, TokenPair, TokenPairInput } from './core/tokens/issue.js';
 export type { AuthRequest } from './core/transport/request.js';
 export type { AuthenticateOptions, AuthResult, ClaimsOf, ClaimsRequirement } from './core/transport/guard.js';
@@ -82,12 +88,14 @@ export {
   type HttpResult,
   type Refusal,
 } from './core/transport/error-response.js';
-export type { OpenSessionInput, SessionTokens } from './core/sessions/sessions.js';
+export type { OpenSessionInput, SessionTokens, TokenPresenter } from './core/sessions/sessions.js';
 export type { SessionEvent, TokenKind, TokenLocation } from './core/types.js';
 export {
   rotationRefusal,
   type BusMessage,
   type RevocationBus,
+  type RevocationEvent,
+  type RevocationSnapshot,
   type RevokeReason,
   type RotateResult,
   type RotationInput,
@@ -119,3 +127,4 @@ export {
 } from './core/flows.js';
 export { jsonResult, loggedOutResult, tokenResult, type TokenResponseBody } from './core/transport/respond.js';
 export type { CookieTransport, Transport } from './protocol/protocol.js';
+export { FIRST_PARTY_CLIENT } from './protocol/protocol.js';

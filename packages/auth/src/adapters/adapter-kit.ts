@@ -8,10 +8,31 @@ import { unreadBody } from '../core/transport/body.js';
 import type { AuthRequest } from '../core/transport/request.js';
 import { errorResult, refusalOf, type ErrorFormat, type HttpResult } from '../core/transport/error-response.js';
 import { TesseraHttpError } from './http-error.js';
-import type { Tessera } from '../core/tessera.js';
+import { Tessera } from '../core/tessera.js';
+import type { Authenticator, VerifyOnlyAuthenticator } from '../core/transport/authenticator.js';
 import type { TokenClaims } from '../core/tokens/claims.js';
 
 export { TesseraHttpError };
+export type { Authenticator, VerifyOnlyAuthenticator };
+
+/**
+ * An adapter's surface over a verify-only authenticator (a remote verifier): the access-token guards
+ * and `identity`, without the login, refresh and logout handlers or the refresh-token guard, which
+ * need a full `Tessera`.
+ */
+export type VerifyOnly<Surface> = Omit<Surface, 'login' | 'refresh' | 'logout' | 'refreshRequired'>;
+
+/** Whether `value` can serve the guards: a `Tessera`, or an object with `authenticate` and token locations (a remote verifier). */
+export function isAuthenticator(value: unknown): value is Authenticator<object> {
+  if (value instanceof Tessera) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { authenticate?: unknown; config?: { locations?: unknown } };
+  return typeof candidate.authenticate === 'function' && typeof candidate.config?.locations === 'object';
+}
+
+/** The sentence for a login, refresh or logout handler asked of a verify-only guard source (a remote verifier). */
+export const NEEDS_TESSERA =
+  'Login, refresh and logout handlers need a full Tessera (createTessera): a remote verifier only verifies access tokens for guards.';
 
 /** Shared by every outcome that sets no cookie. */
 const NO_COOKIES: readonly string[] = Object.freeze([]);
@@ -67,20 +88,26 @@ export interface GuardKind {
  * handlers, each taking an `AuthRequest` and answering plain values. Adapters only translate.
  */
 export class AdapterKit<User = never, Claims extends object = object> {
-  readonly #auth: Tessera<Claims>;
+  /** What the guards ask: a `Tessera`, or a verify-only `Authenticator` such as a remote verifier. */
+  readonly #guardAuth: Authenticator<Claims>;
+  /** The full `Tessera` the handlers need; undefined for a verify-only authenticator. */
+  readonly #auth: Tessera<Claims> | undefined;
   readonly #options: AdapterOptions<User, Claims>;
   readonly #implicitWithin: number | undefined;
   readonly #facts: FrameworkFacts;
 
-  constructor(auth: Tessera<Claims>, options: AdapterOptions<User, Claims> = {}, facts: FrameworkFacts = {}) {
-    this.#auth = auth;
+  constructor(auth: Tessera<Claims> | Authenticator<Claims>, options: AdapterOptions<User, Claims> = {}, facts: FrameworkFacts = {}) {
+    this.#guardAuth = auth;
+    this.#auth = auth instanceof Tessera ? auth : undefined;
     this.#options = options;
     this.#facts = facts;
     const within = options.implicitRefresh === undefined ? undefined : parseDuration(options.implicitRefresh.within);
     const problems: string[] = [];
     if (options.errors !== undefined && options.errors !== 'respond' && options.errors !== 'throw')
       problems.push(`errors must be 'respond' or 'throw' (got ${JSON.stringify(options.errors)}).`);
-    if (options.implicitRefresh !== undefined) {
+    if (options.implicitRefresh !== undefined && !(auth instanceof Tessera))
+      problems.push('implicitRefresh re-issues access cookies, which needs a full Tessera (createTessera), not a remote verifier.');
+    else if (options.implicitRefresh !== undefined && auth instanceof Tessera) {
       if (within === undefined || within <= 0) problems.push("implicitRefresh.within must be a positive duration such as '5m'.");
       // Longer than an access token lives, a bare number was meant in milliseconds (300000 for 5 minutes).
       else if (isBareNumber(options.implicitRefresh.within) && within >= 1000 && within > auth.config.accessTtl)
@@ -95,8 +122,15 @@ export class AdapterKit<User = never, Claims extends object = object> {
     this.#implicitWithin = within;
   }
 
+  /** The full `Tessera`; throws for a verify-only authenticator (a remote verifier), which has no handlers. */
   get auth(): Tessera<Claims> {
+    if (this.#auth === undefined) throw new TypeError(NEEDS_TESSERA);
     return this.#auth;
+  }
+
+  /** What the guards verify with: the `Tessera`, or the remote verifier. */
+  get authenticator(): Authenticator<Claims> {
+    return this.#guardAuth;
   }
 
   /**
@@ -114,7 +148,7 @@ export class AdapterKit<User = never, Claims extends object = object> {
    * hooks it will not need are left out here, so a request pays only for the checks themselves.
    */
   guard(kind: GuardKind, options: GuardOptions<Claims> = {}): (request: AuthRequest) => Promise<GuardOutcome<User, Claims>> {
-    const auth = this.#auth;
+    const auth = this.#guardAuth;
     const format = this.#options.errorFormat;
     const lookupUser = this.#options.lookupUser;
     const rules: AuthenticateOptions<Claims> = { ...options, token: kind.token, optional: kind.optional === true, fresh: kind.fresh === true };
@@ -152,17 +186,17 @@ export class AdapterKit<User = never, Claims extends object = object> {
     // Credentials live in the body: one the app never parsed is named as such, not "invalid credentials".
     const unread = unreadBody(request, this.#facts.jsonParser);
     if (unread !== undefined) return this.error(unread);
-    return handleLogin(this.#auth, request, check, { ...options, ...this.#format() });
+    return handleLogin(this.auth, request, check, { ...options, ...this.#format() });
   }
 
   async refresh(request: AuthRequest): Promise<HttpResult> {
     const lookupUser = this.#options.lookupUser as ((claims: TokenClaims) => unknown) | undefined;
-    const result = await handleRefresh(this.#auth, request, { ...this.#format(), ...(lookupUser === undefined ? {} : { lookupUser }) });
+    const result = await handleRefresh(this.auth, request, { ...this.#format(), ...(lookupUser === undefined ? {} : { lookupUser }) });
     return this.#explainMissing(request, result);
   }
 
   async logout(request: AuthRequest): Promise<HttpResult> {
-    return this.#explainMissing(request, await handleLogout(this.#auth, request, this.#format()));
+    return this.#explainMissing(request, await handleLogout(this.auth, request, this.#format()));
   }
 
   /** A `token_missing` answer to a request whose body the app never parsed says why instead (the token may be in it). */
@@ -184,10 +218,11 @@ export class AdapterKit<User = never, Claims extends object = object> {
   async #implicitRefresh(result: AuthResult): Promise<readonly string[]> {
     const within = this.#implicitWithin;
     if (within === undefined || result.location !== 'cookie') return NO_COOKIES;
-    const left = result.claims.exp - this.#auth.config.clock.now() / 1000;
+    const auth = this.auth;
+    const left = result.claims.exp - auth.config.clock.now() / 1000;
     if (left > within) return NO_COOKIES;
-    const access = await this.#auth.reissueAccessToken(result);
-    return [serializeCookie(accessCookie(this.#auth.config, access))];
+    const access = await auth.reissueAccessToken(result);
+    return [serializeCookie(accessCookie(auth.config, access))];
   }
 }
 
@@ -236,10 +271,11 @@ export function frameworkTessera<Guard, Handler, Req, User, Claims extends objec
     // The same middleware at run time; only its type says the identity may be null.
     optional: (options = {}) => bind.guard({ token: 'access', optional: true }, options) as unknown as OptionalGuard,
     fresh: (options = {}) => bind.guard({ token: 'access', fresh: true }, options),
-    refreshRequired: (options = {}) => bind.guard({ token: 'refresh' }, options),
-    login: (check, options = {}) => bind.handler((request) => kit.login(request, check, options)),
-    refresh: () => bind.handler((request) => kit.refresh(request)),
-    logout: () => bind.handler((request) => kit.logout(request)),
+    // These need a full Tessera: asking a verify-only kit fails here, when the route is declared, not at a request.
+    refreshRequired: (options = {}) => (kit.auth, bind.guard({ token: 'refresh' }, options)),
+    login: (check, options = {}) => (kit.auth, bind.handler((request) => kit.login(request, check, options))),
+    refresh: () => (kit.auth, bind.handler((request) => kit.refresh(request))),
+    logout: () => (kit.auth, bind.handler((request) => kit.logout(request))),
     identity(request) {
       const identity = bind.stored(request);
       if (identity === undefined || identity === null) throw new TypeError(NO_GUARD);

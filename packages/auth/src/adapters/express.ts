@@ -6,10 +6,13 @@ import {
   NO_GUARD,
   TesseraHttpError,
   type AdapterOptions,
+  type Authenticator,
+  type VerifyOnlyAuthenticator,
   type FrameworkTessera,
   type Identity,
+  type VerifyOnly,
 } from './adapter-kit.js';
-import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
+import { AdapterRequest, requestPath, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
 import type { HttpResult } from '../core/transport/error-response.js';
 import type { Tessera } from '../core/tessera.js';
 
@@ -51,9 +54,19 @@ export type ExpressTessera<User, Claims extends object = object> = FrameworkTess
  * @example
  * const t = tessera(auth);
  * app.get('/me', t.required(), (req, res) => res.json({ sub: t.identity(req).sub }));
+ * // A resource server: the guards only, over a remote verifier (@tessera/auth/remote).
+ * const api = tessera(createRemoteVerifier({ issuer, audience, jwksUrl }));
  */
 export function tessera<User = never, Claims extends object = object>(
+  auth: VerifyOnlyAuthenticator<Claims>,
+  options?: AdapterOptions<User, Claims>,
+): VerifyOnly<ExpressTessera<User, Claims>>;
+export function tessera<User = never, Claims extends object = object>(
   auth: Tessera<Claims>,
+  options?: AdapterOptions<User, Claims>,
+): ExpressTessera<User, Claims>;
+export function tessera<User = never, Claims extends object = object>(
+  auth: Tessera<Claims> | Authenticator<Claims>,
   options: AdapterOptions<User, Claims> = {},
 ): ExpressTessera<User, Claims> {
   const kit = new AdapterKit<User, Claims>(auth, options, { jsonParser: 'express.json()' });
@@ -91,7 +104,8 @@ export function tessera<User = never, Claims extends object = object>(
 }
 
 // Express works both out on every read (trust proxy): AdapterRequest reads them only when asked.
-const FACTS: RequestFacts<Request> = { protocol: (req) => req.protocol, ip: (req) => req.ip };
+// The path is the original one (a router's mount point included), as the client named it in a DPoP proof's htu.
+const FACTS: RequestFacts<Request> = { protocol: (req) => req.protocol, ip: (req) => req.ip, path: (req) => requestPath(req.originalUrl) };
 
 function toRequest(req: Request): AuthRequest {
   return new AdapterRequest(req.method, req.rawHeaders, req.body as unknown, req, FACTS);

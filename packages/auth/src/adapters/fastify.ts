@@ -16,13 +16,15 @@ import {
   frameworkTessera,
   NO_GUARD,
   TesseraHttpError,
+  isAuthenticator,
   type AdapterOptions,
+  type Authenticator,
   type FrameworkTessera,
   type Identity,
 } from './adapter-kit.js';
-import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
+import { AdapterRequest, requestPath, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
 import type { HttpResult } from '../core/transport/error-response.js';
-import { Tessera } from '../core/tessera.js';
+import type { Tessera } from '../core/tessera.js';
 
 export { TesseraHttpError };
 
@@ -54,8 +56,11 @@ declare module 'fastify' {
   }
 }
 
-/** Options of the plugin: the `Tessera` instance and the adapter options. */
-export type FastifyTesseraOptions = { auth: Tessera } & AdapterOptions<FastifyTesseraUser, FastifyTesseraClaims>;
+/**
+ * Options of the plugin: the `Tessera` instance (or, for guards only, a remote verifier of
+ * `@tessera/auth/remote`, whose `login`, `refresh`, `logout` and `refreshRequired` throw when declared) and the adapter options.
+ */
+export type FastifyTesseraOptions = { auth: Tessera | Authenticator } & AdapterOptions<FastifyTesseraUser, FastifyTesseraClaims>;
 
 /** A route handler behind a required guard, as `authed()` takes it: `request.auth` is set. */
 export type AuthedRouteHandler<User, Claims extends object, RouteGeneric extends RouteGenericInterface = RouteGenericInterface> = (
@@ -91,9 +96,13 @@ export type FastifyTessera<User, Claims extends object = object> = FrameworkTess
 export const tessera = fp(
   async function tesseraPlugin(fastify: FastifyInstance, options: FastifyTesseraOptions): Promise<void> {
     const { auth, ...adapterOptions } = options;
-    if (!(auth instanceof Tessera)) throw new TypeError('Register @tessera/auth with { auth }, where auth comes from createTessera().');
+    if (!isAuthenticator(auth))
+      throw new TypeError('Register @tessera/auth with { auth }, where auth comes from createTessera() (or createRemoteVerifier() for guards only).');
     fastify.decorateRequest('auth', null);
-    const kit = new AdapterKit<FastifyTesseraUser, FastifyTesseraClaims>(auth as Tessera<FastifyTesseraClaims>, adapterOptions);
+    const kit = new AdapterKit<FastifyTesseraUser, FastifyTesseraClaims>(
+      auth as Tessera<FastifyTesseraClaims> | Authenticator<FastifyTesseraClaims>,
+      adapterOptions,
+    );
     fastify.decorate('tessera', handlers(kit));
   },
   { fastify: '5.x', name: '@tessera/auth' },
@@ -131,7 +140,11 @@ function answer<User, Claims extends object>(kit: AdapterKit<User, Claims>, repl
   return write(reply, result);
 }
 
-const FACTS: RequestFacts<FastifyRequest> = { protocol: (request) => request.protocol, ip: (request) => request.ip };
+const FACTS: RequestFacts<FastifyRequest> = {
+  protocol: (request) => request.protocol,
+  ip: (request) => request.ip,
+  path: (request) => requestPath(request.raw.url),
+};
 
 function toRequest(request: FastifyRequest): AuthRequest {
   // rawHeaders, not request.headers: Node keeps only the first of two Authorization lines there.

@@ -2,7 +2,16 @@
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AdapterKit, frameworkTessera, type AdapterOptions, type FrameworkTessera, type Identity } from './adapter-kit.js';
+import {
+  AdapterKit,
+  frameworkTessera,
+  type AdapterOptions,
+  type Authenticator,
+  type VerifyOnlyAuthenticator,
+  type FrameworkTessera,
+  type Identity,
+  type VerifyOnly,
+} from './adapter-kit.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { AdapterRequest, type AuthRequest, type RequestFacts } from '../core/transport/request.js';
 import type { HttpResult } from '../core/transport/error-response.js';
@@ -60,9 +69,19 @@ export type HonoTessera<User, Claims extends object = object> = FrameworkTessera
  * @example
  * const t = tessera(auth);
  * app.get('/me', t.required(), (c) => c.json({ sub: c.var.auth.sub }));
+ * // A resource server: the guards only, over a remote verifier (@tessera/auth/remote).
+ * const api = tessera(createRemoteVerifier({ issuer, audience, jwksUrl }));
  */
 export function tessera<User = never, Claims extends object = object>(
+  auth: VerifyOnlyAuthenticator<Claims>,
+  options?: AdapterOptions<User, Claims>,
+): VerifyOnly<HonoTessera<User, Claims>>;
+export function tessera<User = never, Claims extends object = object>(
   auth: Tessera<Claims>,
+  options?: AdapterOptions<User, Claims>,
+): HonoTessera<User, Claims>;
+export function tessera<User = never, Claims extends object = object>(
+  auth: Tessera<Claims> | Authenticator<Claims>,
   options: AdapterOptions<User, Claims> = {},
 ): HonoTessera<User, Claims> {
   const kit = new AdapterKit<User, Claims>(auth, options);
@@ -122,6 +141,7 @@ function toRequest(c: Context): AuthRequest | InvalidRequestError | Promise<Auth
 const FACTS: RequestFacts<Context> = {
   protocol: (c) => new URL(c.req.url).protocol.replace(/:$/, ''),
   ip: (c) => nodeIncoming(c.env)?.socket?.remoteAddress,
+  path: (c) => new URL(c.req.url).pathname,
 };
 
 function plain(c: Context, body: unknown): AuthRequest {

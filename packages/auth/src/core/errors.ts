@@ -241,23 +241,37 @@ export class InvalidScopeError extends TesseraError {
 }
 /** A DPoP proof that is missing where required, malformed or does not match the request or token (RFC 9449 §4.3). */
 export class InvalidDpopProofError extends TesseraError {
-  constructor(options: Options & { status?: 400 | 401 } = {}) {
-    super('invalid_dpop_proof', options);
+  /** The algorithms accepted, space-separated, for the `algs` of a guarded route's `DPoP` challenge (RFC 9449 §7.1). */
+  readonly algs: string | undefined;
+
+  constructor(options: Options & { status?: 400 | 401; algs?: string } = {}) {
+    const { algs, ...rest } = options;
+    super('invalid_dpop_proof', rest);
+    this.algs = algs;
   }
 }
 /** The proof lacks the current server nonce; `nonce` goes out in the `DPoP-Nonce` header (RFC 9449 §8). */
 export class UseDpopNonceError extends TesseraError {
   readonly nonce: string;
+  /** As for `InvalidDpopProofError`: the algorithms of the `DPoP` challenge. */
+  readonly algs: string | undefined;
 
-  constructor(options: Options & { nonce?: string; status?: 400 | 401 } = {}) {
-    const { nonce, ...rest } = options;
+  constructor(options: Options & { nonce?: string; status?: 400 | 401; algs?: string } = {}) {
+    const { nonce, algs, ...rest } = options;
     super('use_dpop_nonce', rest);
     this.nonce = nonce ?? '';
+    this.algs = algs;
   }
 }
 /** A remote verifier whose revocation feed has been down past its bound (it fails closed: 503, never 401). */
 export class RevocationsUnavailableError extends TesseraError {
   constructor(options: Options & { retryAfter?: number } = {}) {
     super('revocations_unavailable', options);
+  }
+}
+/** A remote verifier whose copy of the issuer's JWKS is older than `maxStale` and cannot be refreshed: 503, never 401. */
+export class JwksUnavailableError extends TesseraError {
+  constructor(options: Options & { retryAfter?: number } = {}) {
+    super('jwks_unavailable', options);
   }
 }

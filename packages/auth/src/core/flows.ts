@@ -66,11 +66,26 @@ export async function handleLogin(auth: Tessera, request: AuthRequest, check: Cr
       checkOrigin(headers, request.protocol, auth.config);
       if (!isJson(request.headers)) throw new InvalidRequestError({ message: 'A login that sets cookies must send a JSON body' });
     }
+    // The cookie transport keeps the access token in an HttpOnly cookie that no script can send as
+    // `Authorization: DPoP` (RFC 9449 §7.1), so a bound one would fail every guarded route: refused
+    // outright rather than left silently unbound (hybrid works: its bound refresh cookie needs a proof).
+    if (
+      transport === 'cookie' &&
+      auth.config.dpop.mode !== 'off' &&
+      (auth.config.dpop.mode === 'required' || header(request.headers, 'dpop') !== undefined)
+    )
+      throw new InvalidRequestError({
+        message:
+          'The cookie transport cannot carry DPoP-bound tokens (no script can send an HttpOnly cookie as DPoP): log in with the hybrid or bearer transport',
+      });
+    // A DPoP proof (RFC 9449 §5) binds the session to its key for good; checked before the password is.
+    const proof = await auth.dpopProof(request);
     const identity = await check(request.body, request);
     if (identity === null || identity === undefined) throw new InvalidCredentialsError();
     const tokens = await auth.openSession({
       sub: identity.sub,
       transport,
+      ...(proof === undefined ? {} : { jkt: proof.jkt }),
       ...(identity.fresh === undefined ? {} : { fresh: identity.fresh }),
       userAgent: header(request.headers, 'user-agent'),
       ip: request.ip,
@@ -111,11 +126,14 @@ async function endLogin(auth: Tessera, tokens: SessionTokens): Promise<void> {
 export async function handleRefresh(auth: Tessera, request: AuthRequest, options: RefreshOptions = {}): Promise<HttpResult> {
   try {
     const lookupUser = options.lookupUser;
+    // A bound session rotates, and its grace replay is answered, only with a proof by its key (RFC 9449 §5).
+    const proof = await auth.dpopProof(request);
     const { tokens, transport } = await auth.refreshRequest(
       request,
       lookupUser === undefined
-        ? {}
+        ? { jkt: proof?.jkt }
         : {
+            jkt: proof?.jkt,
             // A refresh mints new tokens: the user must still exist and be enabled, as on every guarded route.
             beforeRotate: async (claims) => {
               const user = await lookupUser(claims);

@@ -1,12 +1,22 @@
 import { resolveConfig, type ResolvedConfig, type TesseraOptions } from './config/config.js';
-import { ConfigError, TesseraError, TokenMissingError, TokenTypeError } from './errors.js';
-import { cookieTransport, SessionManager, type OpenSessionInput, type SessionTokens } from './sessions/sessions.js';
+import { ConfigError, TesseraError, TokenInvalidError, TokenMissingError, TokenTypeError } from './errors.js';
+import {
+  assertPresenter,
+  cookieTransport,
+  SessionManager,
+  type OpenSessionInput,
+  type SessionTokens,
+  type TokenPresenter,
+} from './sessions/sessions.js';
 import type { RevokeReason, SessionRecord } from './sessions/store.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './transport/cookies.js';
 import { authenticateRequest, type AuthenticateOptions, type AuthResult, type ClaimsOf } from './transport/guard.js';
 import type { Jwks } from './keys/key-ring.js';
 import type { AuthRequest } from './transport/request.js';
-import { customClaims, type TokenClaims } from './tokens/claims.js';
+import { clientIdOf, customClaims, jktOf, type TokenClaims } from './tokens/claims.js';
+import { DpopChecker } from './dpop/checker.js';
+import type { DpopProof } from './dpop/proof.js';
+import { FIRST_PARTY_CLIENT } from '../protocol/protocol.js';
 import type { Transport } from './types.js';
 import { TokenIssuer, type AccessTokenInput, type IssuedToken, type TokenInput, type TokenPair, type TokenPairInput } from './tokens/issue.js';
 import { TokenVerifier } from './tokens/verify.js';
@@ -25,12 +35,15 @@ export class Tessera<Claims extends object = object> {
   readonly #issuer: TokenIssuer;
   readonly #verifier: TokenVerifier;
   readonly #sessions: SessionManager | undefined;
+  /** The one DPoP checker of this instance (its replay memory is per process, RFC 9449 §11.1). */
+  readonly #dpop: DpopChecker;
 
   constructor(options: TesseraOptions) {
     this.config = resolveConfig(options);
     this.#issuer = new TokenIssuer(this.config);
     this.#verifier = new TokenVerifier(this.config);
     this.#sessions = this.config.sessions === undefined ? undefined : new SessionManager(this.config, this.#issuer);
+    this.#dpop = new DpopChecker(this.config);
   }
 
   /** Whether a session store is configured (otherwise tokens cannot be revoked before `exp`). */
@@ -52,6 +65,8 @@ export class Tessera<Claims extends object = object> {
       csrf: transport !== undefined,
       transport,
       ...(input.claims === undefined ? {} : { claims: input.claims }),
+      ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+      ...(input.jkt === undefined ? {} : { jkt: input.jkt }),
     });
     return { ...pair, session: undefined };
   }
@@ -60,16 +75,30 @@ export class Tessera<Claims extends object = object> {
    * Exchanges a refresh token for a new pair. With a store it rotates: the previous token inside
    * the grace window gets the current one back, and any older one revokes the session
    * (`refresh_token_reused`). Stateless, it returns a new access token and the same refresh token.
+   *
+   * `clientId` (default `'tessera-web'`) is the client presenting the token and `jkt` the thumbprint
+   * of its verified DPoP proof, if any. Before anything rotates, so that nothing is revoked, a token
+   * of another client is refused (`token_invalid`) and a DPoP-bound token without a proof by its key
+   * is refused (`invalid_dpop_proof`, 400); the grace path checks the same. A session keeps the
+   * client and key it was opened with: an unbound session never becomes bound.
    * @example const pair = await auth.refresh(body.refresh_token);
    */
-  async refresh(refreshToken: string): Promise<SessionTokens> {
-    return this.#exchange(refreshToken, this.#verifier.verify(refreshToken, 'refresh').claims);
+  async refresh(refreshToken: string, options: TokenPresenter = {}): Promise<SessionTokens> {
+    return this.#exchange(refreshToken, this.#verifier.verify(refreshToken, 'refresh').claims, options);
   }
 
   /** The exchange itself, for a refresh token already verified (each is verified once per request). */
-  async #exchange(refreshToken: string, claims: TokenClaims): Promise<SessionTokens> {
-    if (this.#sessions !== undefined) return this.#sessions.refresh(claims);
-    const base = { sub: claims.sub, sid: claims.sid, ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }) };
+  async #exchange(refreshToken: string, claims: TokenClaims, presenter: TokenPresenter): Promise<SessionTokens> {
+    if (this.#sessions !== undefined) return this.#sessions.refresh(claims, presenter);
+    assertPresenter(claims, presenter);
+    const jkt = jktOf(claims);
+    const base = {
+      sub: claims.sub,
+      sid: claims.sid,
+      clientId: clientIdOf(claims),
+      ...(jkt === undefined ? {} : { jkt }),
+      ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }),
+    };
     const access = this.#issuer.access({ ...base, fresh: false }, { inherited: customClaims(claims) });
     const now = Math.floor(this.config.clock.now() / 1000);
     return {
@@ -96,6 +125,26 @@ export class Tessera<Claims extends object = object> {
    */
   async revokeUserSessions(sub: string, reason: RevokeReason = 'logout_all', options: { except?: string } = {}): Promise<string[]> {
     return this.#needSessions('revokeUserSessions').revokeUser(sub, reason, options.except);
+  }
+
+  /**
+   * One session as the store has it, revoked or not (its client, its DPoP key, its times), or
+   * undefined; a store that does not answer is 503 `store_unavailable`.
+   * @example const session = await auth.getSession(claims.sid);
+   */
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    return this.#needSessions('getSession').get(sid);
+  }
+
+  /**
+   * The verified DPoP proof of a token request (RFC 9449 §4.3), or undefined when none was sent
+   * and none is required: the `/auth/login`, `/auth/refresh` and `/oauth/token` endpoints pass its
+   * `jkt` on to `openSession` and `refresh`. A bad proof is 400 `invalid_dpop_proof`; a missing or
+   * stale nonce is 400 `use_dpop_nonce` with the nonce to send.
+   * @example const proof = await auth.dpopProof(request); await auth.refresh(token, { jkt: proof?.jkt });
+   */
+  async dpopProof(request: AuthRequest): Promise<DpopProof | undefined> {
+    return this.#dpop.forTokenRequest(request);
   }
 
   /**
@@ -177,7 +226,14 @@ export class Tessera<Claims extends object = object> {
   authenticate(request: AuthRequest, options?: AuthenticateOptions<Claims>): Promise<AuthResult<Claims>>;
   async authenticate(request: AuthRequest, options: AuthenticateOptions<Claims> = {}): Promise<AuthResult<Claims> | null> {
     // `Claims` is the app's own statement of what its tokens carry (as `createTessera<Claims>` says).
-    const result = authenticateRequest(request, options as AuthenticateOptions, this.config, this.#verifier) as AuthResult<Claims> | null;
+    const result = authenticateRequest(
+      request,
+      options as AuthenticateOptions,
+      this.config,
+      this.#verifier,
+      undefined,
+      this.#dpop,
+    ) as AuthResult<Claims> | null;
     // Revocation is by session: one liveness check covers logout, reuse, password change and the rest.
     if (result !== null && this.#sessions !== undefined) await this.#sessions.assertLive(result.sid);
     return result;
@@ -190,7 +246,7 @@ export class Tessera<Claims extends object = object> {
    * @example const { sid } = auth.verifyRequest(request, { token: 'refresh' });
    */
   verifyRequest(request: AuthRequest, options: AuthenticateOptions = {}): AuthResult {
-    const result = authenticateRequest(request, { ...options, optional: false }, this.config, this.#verifier);
+    const result = authenticateRequest(request, { ...options, optional: false }, this.config, this.#verifier, undefined, this.#dpop);
     if (result === null) throw new TypeError('unreachable: a required token yields a result or an error');
     return result;
   }
@@ -206,8 +262,11 @@ export class Tessera<Claims extends object = object> {
       request,
       options.locations === undefined ? { token: 'refresh' } : { token: 'refresh', locations: options.locations },
     );
+    // Another client's token, or a bound one without its key, is refused before the hook and the rotation.
+    const presenter = { clientId: options.clientId, jkt: options.jkt };
+    assertPresenter(found.claims, presenter);
     await options.beforeRotate?.(found.claims);
-    const tokens = await this.#exchange(found.token, found.claims);
+    const tokens = await this.#exchange(found.token, found.claims, presenter);
     return { tokens, transport: found.claims.transport ?? 'bearer' };
   }
 
@@ -217,15 +276,16 @@ export class Tessera<Claims extends object = object> {
    * token still names its session (its signature says it is ours); one issued more than
    * `sessionMaxAge` ago names a session that has ended on its own, so nothing is done. A token
    * that does not verify is refused (`token_invalid` and the like), no token is `token_missing`:
-   * a logout that ends nothing never passes for one. Stateless, it only verifies.
+   * a logout that ends nothing never passes for one. A token issued to another client than
+   * `clientId` (default `'tessera-web'`) is `token_invalid` and ends nothing. Stateless, it only verifies.
    * @example const { revoked } = await auth.logoutRequest(request);
    */
-  async logoutRequest(request: AuthRequest): Promise<LogoutOutcome> {
+  async logoutRequest(request: AuthRequest, options: { clientId?: string } = {}): Promise<LogoutOutcome> {
     let found: AuthResult | undefined;
     let refusal: TesseraError | undefined;
     for (const token of ['refresh', 'access'] as const) {
       try {
-        found = authenticateRequest(request, { token }, this.config, this.#verifier, ALLOW_EXPIRED) ?? undefined;
+        found = authenticateRequest(request, { token }, this.config, this.#verifier, ALLOW_EXPIRED, this.#dpop) ?? undefined;
         break;
       } catch (err) {
         // A 401 is about this token only: the other kind may still name the session. A lone Bearer
@@ -236,6 +296,8 @@ export class Tessera<Claims extends object = object> {
     }
     if (found === undefined) throw refusal ?? new TokenMissingError({ message: 'Send the refresh token or the access token of the session to end' });
     const { sid, claims } = found;
+    if (clientIdOf(claims) !== (options.clientId ?? FIRST_PARTY_CLIENT))
+      throw new TokenInvalidError({ message: 'The token was issued to another client' });
     const ended = this.config.clock.now() - claims.iat * 1000 > this.config.sessionMaxAge * 1000;
     if (ended || this.#sessions === undefined) return { sid, revoked: false };
     return { sid, revoked: await this.#sessions.revoke(sid, 'logout') };
@@ -249,7 +311,16 @@ export class Tessera<Claims extends object = object> {
   async reissueAccessToken(caller: Pick<AuthResult, 'claims'>): Promise<IssuedToken> {
     const { claims } = caller;
     const notAfter = this.#sessions === undefined ? undefined : await this.#sessions.endOf(claims.sid);
-    const input = { sub: claims.sub, sid: claims.sid, fresh: false, ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }) };
+    const jkt = jktOf(claims);
+    const input = {
+      sub: claims.sub,
+      sid: claims.sid,
+      fresh: false,
+      // The client and the DPoP binding stay with the session's tokens.
+      clientId: clientIdOf(claims),
+      ...(jkt === undefined ? {} : { jkt }),
+      ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }),
+    };
     return this.#issuer.access(input, { inherited: customClaims(claims), ...(notAfter === undefined ? {} : { notAfter }) });
   }
 
@@ -287,8 +358,8 @@ export interface LogoutOutcome {
   readonly revoked: boolean;
 }
 
-/** Options of `refreshRequest`. */
-export interface RefreshRequestOptions extends Pick<AuthenticateOptions, 'locations'> {
+/** Options of `refreshRequest`: where to look, the presenter (client and DPoP key, see `refresh`) and a hook. */
+export interface RefreshRequestOptions extends Pick<AuthenticateOptions, 'locations'>, TokenPresenter {
   /** Runs once the refresh token has verified and before anything rotates; throwing refuses the refresh. */
   beforeRotate?: (claims: TokenClaims) => Promise<void> | void;
 }

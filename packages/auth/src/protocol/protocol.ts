@@ -26,6 +26,13 @@ export const AUTH_PATHS = {
   sessions: '/auth/sessions',
 } as const;
 
+/**
+ * The built-in public first-party OAuth client (`client_id`) of the `/auth/*` API, the demo page and
+ * the client library. Every session records the client it was issued to; a token minted before
+ * sessions recorded one (no `client_id` claim) counts as this client (docs/oauth.md "Access tokens").
+ */
+export const FIRST_PARTY_CLIENT = 'tessera-web';
+
 /** The cookies Tessera writes, before their prefix. */
 export const COOKIE_NAMES = { access: 'tessera-access', refresh: 'tessera-refresh', csrf: 'tessera-csrf' } as const;
 
@@ -80,6 +87,8 @@ export const ERRORS = {
   use_dpop_nonce: { status: 400, message: 'Retry with the DPoP nonce the server sent' },
   // A resource server that has lost the revocation feed past its bound: 503, never 401, so clients do not all refresh at once.
   revocations_unavailable: { status: 503, message: 'Revocations cannot be checked right now; try again shortly' },
+  // A resource server whose copy of the issuer's JWKS is older than its bound (maxStale): 503, never 401, for the same reason.
+  jwks_unavailable: { status: 503, message: 'The signing keys cannot be fetched right now; try again shortly' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A stable error code, e.g. `'token_expired'`. */

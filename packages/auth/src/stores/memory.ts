@@ -1,7 +1,9 @@
 import {
+  REVOCATION_EVENTS_MIN_KEEP_MS,
   rotationRefusal,
   type BusMessage,
   type RevocationBus,
+  type RevocationEvent,
   type RevokeReason,
   type RotateResult,
   type SessionRecord,
@@ -17,6 +19,10 @@ export { memoryThrottle, type MemoryThrottleOptions, type Throttle, type Throttl
  */
 export function memoryStore(): SessionStore {
   const sessions = new Map<string, SessionRecord>();
+  // The revocation feed: appended in the same synchronous step as the revocation it records.
+  const events: RevocationEvent[] = [];
+  let lastEventId = 0;
+  const record = (ref: string, at: number): void => void events.push({ id: ++lastEventId, kind: 'session', ref, at });
   let closed = false;
   const open = (): void => {
     if (closed) throw new Error('The memory session store is closed.');
@@ -55,6 +61,7 @@ export function memoryStore(): SessionStore {
       const session = sessions.get(id);
       if (session === undefined || session.revokedAt !== null) return false;
       sessions.set(id, { ...session, revokedAt: at, reason });
+      record(id, at);
       return true;
     },
     async revokeUser(userId, reason: RevokeReason, at, except) {
@@ -63,6 +70,7 @@ export function memoryStore(): SessionStore {
       for (const session of sessions.values()) {
         if (session.userId !== userId || session.revokedAt !== null || session.id === except) continue;
         sessions.set(session.id, { ...session, revokedAt: at, reason });
+        record(session.id, at);
         ids.push(session.id);
       }
       return ids;
@@ -81,7 +89,18 @@ export function memoryStore(): SessionStore {
         const ended = session.absoluteExpiresAt <= now || (session.revokedAt ?? Number.POSITIVE_INFINITY) < before || session.expiresAt < before;
         if (ended && sessions.delete(session.id)) deleted++;
       }
+      const keepFrom = Math.min(before, now - REVOCATION_EVENTS_MIN_KEEP_MS);
+      const kept = events.filter((event) => event.at >= keepFrom);
+      events.splice(0, events.length, ...kept);
       return deleted;
+    },
+    async revocationEvents(afterId, limit) {
+      open();
+      return events.filter((event) => event.id > afterId).slice(0, limit);
+    },
+    async revocationSnapshot(since) {
+      open();
+      return { events: events.filter((event) => event.at >= since), lastId: lastEventId };
     },
     async close() {
       closed = true;

@@ -18,8 +18,10 @@ export type { PostgresStoreOptions } from './sql/postgres.js';
 export type { PgPool } from './sql/pg-pool.js';
 /** What every SQL store shares (see `./sql/index.ts`): the store over a caller's Kysely instance and the types. */
 export {
+  recordRevocationEvents,
   sqlStore,
   type MigrationSet,
+  type NewRevocationEvent,
   type SessionDatabase,
   type SessionsTable,
   type SqlDialectName,

@@ -13,8 +13,10 @@ export { sqliteStore } from './sql/sqlite.js';
 export type { SqliteStoreOptions } from './sql/sqlite.js';
 /** What every SQL store shares (see `./sql/index.ts`): the store over a caller's Kysely instance and the types. */
 export {
+  recordRevocationEvents,
   sqlStore,
   type MigrationSet,
+  type NewRevocationEvent,
   type SessionDatabase,
   type SessionsTable,
   type SqlDialectName,

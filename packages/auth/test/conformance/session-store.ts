@@ -36,6 +36,8 @@ export function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     lastUsedAt: T0,
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) — “test” 🚀',
     ip: '2001:db8::1',
+    clientId: 'tessera-web',
+    jkt: null,
     ...overrides,
   };
 }
@@ -60,6 +62,24 @@ export function describeSessionStore(name: string, make: () => Promise<StoreHarn
       await store.create(bare);
       expect(await store.get(bare.id)).toEqual(bare);
       expect(await store.get(id())).toBeUndefined();
+    });
+
+    it("keeps a session's client and DPoP thumbprint through create, get, rotate, list and revoke", async () => {
+      const user = `user-${id()}`;
+      const jkt = randomBytes(32).toString('base64url');
+      const bound = session({ userId: user, clientId: 'cli-tool', jkt, createdAt: T0 + 1 });
+      const plain = session({ userId: user });
+      for (const s of [bound, plain]) await store.create(s);
+      expect(await store.get(bound.id)).toEqual(bound);
+      expect(await store.get(plain.id)).toMatchObject({ clientId: 'tessera-web', jkt: null });
+      const result = await store.rotate(bound.id, bound.currentJti, { jti: id(), rotatedAt: T0 + 5, expiresAt: T0 + DAY, now: T0 + 5 });
+      expect(result).toMatchObject({ ok: true, session: { clientId: 'cli-tool', jkt } });
+      expect((await store.listByUser(user, T0 + 6)).map((s) => [s.id, s.clientId, s.jkt])).toEqual([
+        [bound.id, 'cli-tool', jkt],
+        [plain.id, 'tessera-web', null],
+      ]);
+      await store.revoke(bound.id, 'logout', T0 + 7);
+      expect(await store.get(bound.id)).toMatchObject({ clientId: 'cli-tool', jkt, revokedAt: T0 + 7 });
     });
 
     it('refuses a second session with the same id', async () => {
@@ -170,6 +190,22 @@ export function describeSessionStore(name: string, make: () => Promise<StoreHarn
         expect(events.filter((e) => e.type === 'rotated')).toHaveLength(1);
         expect(events.filter((e) => e.type === 'grace_replay')).toHaveLength(49);
         expect((await store.get(opened.sid))?.currentJti).toBe(results[0]!.refresh.claims.jti);
+      });
+
+      it("refuses another client's token and a bound token without its key before rotating, and revokes nothing", async () => {
+        const { auth, events } = tessera();
+        const jkt = randomBytes(32).toString('base64url');
+        const opened = await auth.openSession({ sub: `user-${id()}`, clientId: 'cli-tool', jkt });
+        expect(await store.get(opened.sid)).toMatchObject({ clientId: 'cli-tool', jkt });
+        expect(await refusal(auth.refresh(opened.refresh.token))).toBe('token_invalid');
+        expect(await refusal(auth.refresh(opened.refresh.token, { clientId: 'cli-tool' }))).toBe('invalid_dpop_proof');
+        expect(await refusal(auth.refresh(opened.refresh.token, { clientId: 'cli-tool', jkt: randomBytes(32).toString('base64url') }))).toBe(
+          'invalid_dpop_proof',
+        );
+        expect(await store.get(opened.sid)).toMatchObject({ currentJti: opened.refresh.claims.jti, revokedAt: null });
+        const next = await auth.refresh(opened.refresh.token, { clientId: 'cli-tool', jkt });
+        expect(next.refresh.claims).toMatchObject({ client_id: 'cli-tool', cnf: { jkt } });
+        expect(events.filter((e) => e.type === 'rotated' || e.type === 'session_revoked')).toHaveLength(1);
       });
 
       it('never leaves a usable token when logout and refresh race', async () => {

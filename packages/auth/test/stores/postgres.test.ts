@@ -7,8 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_BASE as URL_BASE, schemaNames, startTcpProxy, type TcpProxy } from '@tessera/test-kit';
 import { ConfigError } from '../../src/core/errors.js';
 import type { SessionRecord } from '../../src/core/sessions/store.js';
+import { CAPABILITIES } from '../../src/stores/sql/capabilities.js';
+import { sessionMigrations } from '../../src/stores/sql/migrations.js';
 import { postgresStore, type SqlSessionStore } from '../../src/stores/postgres.js';
 import { describeSessionStore, session } from '../conformance/session-store.js';
+
+/** Every migration of the store, in order, as its bookkeeping table lists them. */
+const ALL_MIGRATIONS = Object.keys(sessionMigrations(undefined, CAPABILITIES.postgres)).map((name) => ({ name }));
 
 /** A schema per worker, run and use, so parallel files and reruns never share tables. */
 const newSchema = schemaNames('tessera_t').next;
@@ -116,12 +121,17 @@ describe('postgresStore: migrations and types', () => {
       await Promise.all(stores.map((s) => s.migrate()));
       await stores[0]!.migrate();
       const { rows } = await direct.query(`select name from "${schema}".tessera_sessions_migrations`);
-      expect(rows).toEqual([{ name: '0001_sessions' }]);
+      expect(rows).toEqual(ALL_MIGRATIONS);
       const tables = await direct.query<{ table_name: string }>(
         'select table_name from information_schema.tables where table_schema = $1 order by table_name',
         [schema],
       );
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['tessera_sessions', 'tessera_sessions_migrations', 'tessera_sessions_migrations_lock']);
+      expect(tables.rows.map((r) => r.table_name)).toEqual([
+        'tessera_revocation_events',
+        'tessera_sessions',
+        'tessera_sessions_migrations',
+        'tessera_sessions_migrations_lock',
+      ]);
       const s = session();
       await stores[1]!.create(s);
       expect(await stores[2]!.get(s.id)).toEqual(s);

@@ -2,7 +2,8 @@
 // either puts the caller on the request or throws the refusal for a Tessera filter to write.
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { GuardKind, GuardOptions, GuardOutcome } from '../adapter-kit.js';
+import { NEEDS_TESSERA, type GuardKind, type GuardOptions, type GuardOutcome } from '../adapter-kit.js';
+import { Tessera } from '../../core/tessera.js';
 import { requireClaims, type ClaimsRequirement } from '../../core/transport/guard.js';
 import type { AuthRequest } from '../../core/transport/request.js';
 import { addCookies, toAuthRequest, type NestRequest } from './http.js';
@@ -104,6 +105,34 @@ export class TesseraGuard implements CanActivate {
     return check;
   }
 }
+/**
+ * At start-up, with a verify-only source (a remote verifier): a route that asks for a refresh token
+ * (`@RequireRefreshToken()`) could only ever fail, with a 500 at its first request; refuse the app now.
+ */
+export function checkVerifyOnlyRoutes(
+  modules: Iterable<{ readonly controllers: Map<unknown, { readonly metatype: unknown }> }>,
+  nest: NestKit,
+  reflector: Reflector,
+): void {
+  if (nest.kit.authenticator instanceof Tessera) return;
+  for (const module of modules) {
+    for (const { metatype } of module.controllers.values()) {
+      if (typeof metatype !== 'function') continue;
+      const targets: object[] = [metatype];
+      for (let proto: unknown = metatype.prototype; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto))
+        for (const name of Object.getOwnPropertyNames(proto)) {
+          const value = Object.getOwnPropertyDescriptor(proto, name)?.value as unknown;
+          if (name !== 'constructor' && typeof value === 'function') targets.push(value);
+        }
+      for (const target of targets) {
+        const found = reflector.get<RouteRule | undefined>(RULE_KEY, target as never);
+        if (found !== undefined && found !== 'public' && found.kind.token === 'refresh')
+          throw new TypeError(`@RequireRefreshToken() on ${metatype.name} needs a full Tessera: ${NEEDS_TESSERA}`);
+      }
+    }
+  }
+}
+
 Injectable()(TesseraGuard);
 Inject(Reflector)(TesseraGuard, undefined, 0);
 Inject(TESSERA_KIT)(TesseraGuard, undefined, 1);

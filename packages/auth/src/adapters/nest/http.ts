@@ -1,7 +1,7 @@
 // A Nest request and response on either platform (Express or Fastify) as plain values, and an
 // HttpResult written back as it is: the only place the Nest adapter meets the platform underneath.
 import type { Identity } from '../adapter-kit.js';
-import { AdapterRequest, type AuthRequest, type RequestFacts } from '../../core/transport/request.js';
+import { AdapterRequest, requestPath, type AuthRequest, type RequestFacts } from '../../core/transport/request.js';
 import type { HttpResult } from '../../core/transport/error-response.js';
 
 /**
@@ -15,13 +15,19 @@ export interface NestRequest {
   readonly ip?: string | undefined;
   /** Express: Node's header list as received. */
   readonly rawHeaders?: readonly string[] | undefined;
-  /** Fastify: Node's message, with the header list as received. */
-  readonly raw?: { readonly rawHeaders: readonly string[] } | undefined;
+  /** Express: the request target before any router took its part (DPoP `htu`). */
+  readonly originalUrl?: string | undefined;
+  /** Fastify: Node's message, with the header list and the request target as received. */
+  readonly raw?: { readonly rawHeaders: readonly string[]; readonly url?: string | undefined } | undefined;
   /** Set by `TesseraGuard`: the verified caller, or null on an optional route without a token. */
   auth?: Identity<unknown> | null | undefined;
 }
 
-const FACTS: RequestFacts<NestRequest> = { protocol: (request) => request.protocol, ip: (request) => request.ip };
+const FACTS: RequestFacts<NestRequest> = {
+  protocol: (request) => request.protocol,
+  ip: (request) => request.ip,
+  path: (request) => requestPath(request.originalUrl ?? request.raw?.url),
+};
 
 export function toAuthRequest(request: NestRequest): AuthRequest {
   // The raw list, not parsed headers: Node keeps only the first of two Authorization lines there, and the core refuses two.

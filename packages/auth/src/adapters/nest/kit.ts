@@ -1,6 +1,6 @@
 // What the module provides to the guard and the service: the framework-free kit and where refusals go.
-import { AdapterKit, type AdapterOptions } from '../adapter-kit.js';
-import { Tessera } from '../../core/tessera.js';
+import { AdapterKit, isAuthenticator, type AdapterOptions, type Authenticator } from '../adapter-kit.js';
+import type { Tessera } from '../../core/tessera.js';
 import type { HttpResult, Refusal } from '../../core/transport/error-response.js';
 import { RespondingRefusal, TesseraHttpException } from './exception.js';
 
@@ -13,15 +13,22 @@ export interface NestKit {
   readonly throws: boolean;
 }
 
-/** What `TesseraModule.forRoot` takes: the `Tessera` instance and the adapter options. */
-export type TesseraModuleOptions<User = unknown, Claims extends object = object> = { auth: Tessera<Claims> } & AdapterOptions<User, Claims>;
+/**
+ * What `TesseraModule.forRoot` takes: the `Tessera` instance (or, for guards only, a remote verifier of
+ * `@tessera/auth/remote`: then `TesseraService`'s login, refresh and logout throw) and the adapter options.
+ */
+export type TesseraModuleOptions<User = unknown, Claims extends object = object> = { auth: Tessera<Claims> | Authenticator<Claims> } & AdapterOptions<
+  User,
+  Claims
+>;
 
 /** Named in the refusal of a JSON body that reached a handler unparsed. */
 const JSON_PARSER = "Nest's JSON body parser (NestFactory.create's bodyParser option, on by default)";
 
 export function nestKit(options: TesseraModuleOptions<unknown, object>): NestKit {
   const { auth, ...adapterOptions } = options;
-  if (!(auth instanceof Tessera)) throw new TypeError('TesseraModule.forRoot needs { auth }, where auth comes from createTessera().');
+  if (!isAuthenticator(auth))
+    throw new TypeError('TesseraModule.forRoot needs { auth }, where auth comes from createTessera() (or createRemoteVerifier() for guards only).');
   return { kit: new AdapterKit(auth, adapterOptions, { jsonParser: JSON_PARSER }), throws: adapterOptions.errors === 'throw' };
 }
 

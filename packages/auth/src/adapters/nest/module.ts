@@ -1,8 +1,9 @@
 // The Nest module: configured once with the `Tessera` instance, it provides the service, the kit the
 // guard uses, and the app-wide filter that writes refusals no filter of the app's own catches.
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
-import { APP_FILTER, ModulesContainer } from '@nestjs/core';
+import { APP_FILTER, ModulesContainer, Reflector } from '@nestjs/core';
 import { filterEveryController, TesseraExceptionFilter } from './exception.js';
+import { checkVerifyOnlyRoutes } from './guard.js';
 import { nestKit, TESSERA_KIT, type NestKit, type TesseraModuleOptions } from './kit.js';
 import { TesseraService } from './service.js';
 
@@ -15,6 +16,7 @@ export interface TesseraModuleAsyncOptions<User = unknown, Claims extends object
 
 const OPTIONS = Symbol('@tessera/auth/nest options');
 const ROUTE_FILTERS = Symbol('@tessera/auth/nest route filters');
+const ROUTE_CHECK = Symbol('@tessera/auth/nest verify-only route check');
 
 /**
  * Tessera for NestJS (on Express or Fastify), global once imported: provides `TesseraService` (login,
@@ -45,6 +47,12 @@ export class TesseraModule {
         { provide: APP_FILTER, useClass: TesseraExceptionFilter },
         // Made with the app, before its routes are: their filters are read when Nest registers them.
         { provide: ROUTE_FILTERS, useFactory: (modules: ModulesContainer) => filterEveryController(modules.values()), inject: [ModulesContainer] },
+        // A remote verifier cannot serve @RequireRefreshToken(): the app fails to start, not its first request.
+        {
+          provide: ROUTE_CHECK,
+          useFactory: (modules: ModulesContainer, nest: NestKit) => checkVerifyOnlyRoutes(modules.values(), nest, new Reflector()),
+          inject: [ModulesContainer, TESSERA_KIT],
+        },
       ],
       exports: [TESSERA_KIT, TesseraService],
     };

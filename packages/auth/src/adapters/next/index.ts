@@ -1,6 +1,16 @@
 // Next.js App Router adapter: Web Request → plain values → core → Web Response, for route handlers,
 // server components, server actions and proxy.ts. Nothing else happens here.
-import { AdapterKit, TesseraHttpError, type AdapterOptions, type GuardKind, type GuardOptions, type Identity } from '../adapter-kit.js';
+import {
+  AdapterKit,
+  TesseraHttpError,
+  type AdapterOptions,
+  type Authenticator,
+  type VerifyOnlyAuthenticator,
+  type GuardKind,
+  type GuardOptions,
+  type Identity,
+  type VerifyOnly,
+} from '../adapter-kit.js';
 import type { CredentialCheck, LoginOptions } from '../../core/flows.js';
 import type { AuthRequest } from '../../core/transport/request.js';
 import type { HttpResult } from '../../core/transport/error-response.js';
@@ -99,8 +109,17 @@ const COOKIE_ONLY: readonly Transport[] = ['cookie'];
  * // app/api/me/route.ts
  * export const GET = t.required(async (request, { auth }) => Response.json({ sub: auth.sub }));
  */
+/** Guards only, over a remote verifier of `@tessera/auth/remote` (a resource server): no login, refresh or logout handlers. */
+export function tessera<User = never, Claims extends object = object>(
+  auth: VerifyOnlyAuthenticator<Claims> | (() => VerifyOnlyAuthenticator<Claims>),
+  options?: NextTesseraOptions<User, Claims>,
+): VerifyOnly<NextTessera<User, Claims>>;
 export function tessera<User = never, Claims extends object = object>(
   auth: Tessera<Claims> | (() => Tessera<Claims>),
+  options?: NextTesseraOptions<User, Claims>,
+): NextTessera<User, Claims>;
+export function tessera<User = never, Claims extends object = object>(
+  auth: Tessera<Claims> | Authenticator<Claims> | (() => Tessera<Claims> | Authenticator<Claims>),
   options: NextTesseraOptions<User, Claims> = {},
 ): NextTessera<User, Claims> {
   const { bodyLimit = 16 * 1024, ...kitOptions } = options;
@@ -136,7 +155,7 @@ export function tessera<User = never, Claims extends object = object>(
         const kit = kitOf();
         check = kit.guard(kind, guardOptions);
         // Only where the token may be (refresh_token): a route's own JSON body, of any size or shape, is its handler's.
-        readsBody = (guardOptions.locations ?? kit.auth.config.locations[kind.token]).includes('body');
+        readsBody = (guardOptions.locations ?? kit.authenticator.config.locations[kind.token]).includes('body');
       }
       const translated = await toAuthRequest(request, bodyLimit, readsBody);
       if (translated instanceof Error) return answer(kitOf().error(translated));

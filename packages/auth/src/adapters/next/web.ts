@@ -10,6 +10,7 @@ export type Translated = AuthRequest | TesseraError;
 
 const FACTS: RequestFacts<Request> = {
   protocol: (request) => new URL(request.url).protocol.replace(/:$/, ''),
+  path: (request) => new URL(request.url).pathname,
   // A route handler sees no socket, and X-Forwarded-For is only as true as the proxy in front: no address is recorded.
   ip: () => undefined,
 };

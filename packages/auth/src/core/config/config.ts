@@ -1,12 +1,15 @@
 import { COOKIE_NAMES, SECURE_COOKIE_PREFIX } from '../../protocol/protocol.js';
 import { systemClock, type Clock } from '../clock.js';
-import type { Check } from './checks.js';
+import { normalizeOrigin as originOf, type Check } from './checks.js';
 import { DEFAULTS, type OptionName, type OptionValue } from './defaults.js';
 import type { Duration } from './duration.js';
 import { ConfigError } from '../errors.js';
 import { createKeyRing, KeyRing } from '../keys/key-ring.js';
 import { Key } from '../keys/key.js';
 import type { RevocationBus, SessionStore } from '../sessions/store.js';
+import type { DpopAlgorithm } from '../dpop/proof.js';
+import type { DpopReplayStore } from '../dpop/replay.js';
+import { MIN_NONCE_SECRET_BYTES } from '../dpop/nonce.js';
 import type { SessionEvent, TokenKind, TokenLocation } from '../types.js';
 
 /** Origins are checked, and compared by the CSRF guard, in one normal form. */
@@ -29,6 +32,33 @@ export interface SessionOptions {
   livenessCacheSize?: number;
   maxPerUser?: number;
   retention?: Duration;
+}
+
+/** DPoP (RFC 9449): proofs of possession at token requests, and checks of bound tokens at guarded routes. */
+export interface DpopOptions {
+  /** `'off'` ignores proofs at token requests, `'allowed'` (default) binds tokens when a proof comes, `'required'` refuses token requests without one. */
+  mode?: 'off' | 'allowed' | 'required';
+  /** Secret (≥ 32 bytes) of the stateless nonces; when set, token requests must carry the current nonce (RFC 9449 §8). */
+  nonceSecret?: string | Uint8Array;
+  /** The public origin (`https://api.example`) proofs' `htu` is checked against; default: the issuer's when it is an http(s) URL, else the request's own. */
+  origin?: string;
+  /** Algorithms a proof may use; default all of EdDSA, Ed25519, ES256, ES384, RS256, PS256. */
+  algorithms?: readonly DpopAlgorithm[];
+  /** Where proofs seen are recorded across instances (the auth server's database), besides this process's memory. */
+  replayStore?: DpopReplayStore;
+  /** Require the nonce at guarded routes too (needs `nonceSecret`). */
+  resourceNonce?: boolean;
+}
+
+/** Resolved DPoP settings. */
+export interface ResolvedDpop {
+  readonly mode: 'off' | 'allowed' | 'required';
+  readonly nonceSecret: Uint8Array | undefined;
+  /** Normalised `scheme://host[:port]`, or undefined to use the request's own. */
+  readonly origin: string | undefined;
+  readonly algorithms: readonly DpopAlgorithm[];
+  readonly replayStore: DpopReplayStore | undefined;
+  readonly resourceNonce: boolean;
 }
 
 /** Options of `createTessera`. Only `keys` and `refreshKey` are required. */
@@ -55,6 +85,8 @@ export interface TesseraOptions {
   clock?: Clock;
   /** Without sessions, Tessera is stateless: tokens live until `exp` and cannot be revoked. */
   sessions?: SessionOptions;
+  /** DPoP-bound tokens (RFC 9449). */
+  dpop?: DpopOptions;
 }
 
 /** Resolved session settings; durations in seconds. */
@@ -96,6 +128,7 @@ export interface ResolvedConfig {
   readonly additionalClaims: ((context: ClaimsContext) => Record<string, unknown>) | undefined;
   readonly clock: Clock;
   readonly sessions: ResolvedSessions | undefined;
+  readonly dpop: ResolvedDpop;
 }
 
 /**
@@ -167,6 +200,7 @@ export function resolveConfig(options: TesseraOptions): ResolvedConfig {
   if (typeof clock?.now !== 'function') problems.push('clock must be an object with a now() method returning epoch milliseconds.');
 
   const sessions = input.sessions === undefined ? undefined : resolveSessions(input.sessions, problems);
+  const dpop = resolveDpop(input.dpop ?? {}, issuer, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   // From here on every checked value is defined: a failed check would have left a problem.
@@ -196,6 +230,7 @@ export function resolveConfig(options: TesseraOptions): ResolvedConfig {
     additionalClaims: input.additionalClaims,
     clock,
     sessions,
+    dpop,
   });
 }
 
@@ -253,6 +288,47 @@ function resolveSessions(options: SessionOptions, problems: string[]): ResolvedS
     maxPerUser: take('sessions.maxPerUser', options.maxPerUser) ?? Number.NaN,
     retention: take('sessions.retention', options.retention) ?? Number.NaN,
   });
+}
+
+/**
+ * The DPoP settings: the table's rows for mode, algorithms and resourceNonce, and by hand the secret
+ * (bytes, never echoed in a problem), the origin (a bare origin; else the issuer's, when it is an http(s) URL,
+ * since the issuer is fixed and never taken from `Host`) and the replay store.
+ */
+export function resolveDpop(options: DpopOptions, issuer: string | undefined, problems: string[]): ResolvedDpop {
+  if (typeof options !== 'object' || options === null) {
+    problems.push("dpop must be an object of DPoP options, e.g. dpop: { mode: 'allowed' }.");
+    options = {};
+  }
+  const take = checker(problems);
+  const mode = take('dpop.mode', options.mode) ?? 'allowed';
+  const algorithms = take('dpop.algorithms', options.algorithms) ?? [];
+  const resourceNonce = take('dpop.resourceNonce', options.resourceNonce) ?? false;
+  let nonceSecret: Uint8Array | undefined;
+  const secret = options.nonceSecret;
+  if (secret !== undefined) {
+    const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret instanceof Uint8Array ? Uint8Array.from(secret) : undefined;
+    if (bytes === undefined || bytes.byteLength < MIN_NONCE_SECRET_BYTES)
+      problems.push(`dpop.nonceSecret must be a string or bytes of at least ${MIN_NONCE_SECRET_BYTES} bytes, e.g. randomBytes(32).`);
+    else nonceSecret = bytes;
+  }
+  if (resourceNonce && secret === undefined) problems.push('dpop.resourceNonce needs dpop.nonceSecret: nonces are made from that secret.');
+  let origin: string | undefined;
+  if (options.origin !== undefined) {
+    origin = originOf(options.origin);
+    if (origin === undefined)
+      problems.push(`dpop.origin must be an origin written as scheme://host[:port] with no path (got ${JSON.stringify(options.origin)}).`);
+  } else if (issuer !== undefined && /^https?:\/\//i.test(issuer)) {
+    try {
+      origin = new URL(issuer).origin;
+    } catch {
+      origin = undefined;
+    }
+  }
+  const store = options.replayStore;
+  if (store !== undefined && (typeof store !== 'object' || store === null || typeof store.claim !== 'function'))
+    problems.push('dpop.replayStore must be an object with claim(jkt, jti, expiresAt) answering a promise of true (first use) or false.');
+  return Object.freeze({ mode, nonceSecret, origin, algorithms, replayStore: store, resourceNonce });
 }
 
 /** The cookie names: prefixed (`__Host-`, `__Secure-`) when cookies are `Secure`, bare for local http. */

@@ -1,5 +1,6 @@
 import { CSRF_HEADER } from '../../protocol/protocol.js';
 import type { TokenLocation } from '../types.js';
+import { DPOP_ALGORITHMS } from '../dpop/proof.js';
 import { boolean, duration, integer, oneOf, origins, relation, someOf, text, type Check } from './checks.js';
 
 const LOCATIONS: readonly TokenLocation[] = ['header', 'cookie', 'body'];
@@ -89,6 +90,21 @@ export const DEFAULTS = {
     value: '7d',
     doc: 'How long revoked and ended sessions are kept (for the sessions list and audit) before `purge` deletes them.',
     check: duration(0),
+  },
+  'dpop.mode': {
+    value: 'allowed',
+    doc: 'DPoP at token requests (RFC 9449): `off` ignores proofs, `allowed` binds tokens when a proof is sent, `required` refuses requests without one.',
+    check: oneOf(['off', 'allowed', 'required']),
+  },
+  'dpop.algorithms': {
+    value: DPOP_ALGORITHMS as readonly (typeof DPOP_ALGORITHMS)[number][],
+    doc: 'Algorithms a DPoP proof may be signed with (asymmetric only).',
+    check: someOf(DPOP_ALGORITHMS),
+  },
+  'dpop.resourceNonce': {
+    value: false,
+    doc: 'Also require the server nonce in proofs at guarded routes (needs `dpop.nonceSecret`).',
+    check: boolean,
   },
 } as const;
 

@@ -1,7 +1,16 @@
 import { randomId } from '../../internal/random.js';
 import type { ResolvedConfig, ResolvedSessions } from '../config/config.js';
-import { RefreshTokenReusedError, StoreUnavailableError, TesseraError, TokenExpiredError, TokenRevokedError } from '../errors.js';
-import { customClaims, type TokenClaims } from '../tokens/claims.js';
+import {
+  InvalidDpopProofError,
+  RefreshTokenReusedError,
+  StoreUnavailableError,
+  TesseraError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenRevokedError,
+} from '../errors.js';
+import { FIRST_PARTY_CLIENT } from '../../protocol/protocol.js';
+import { clientIdOf, customClaims, jktOf, type TokenClaims } from '../tokens/claims.js';
 import type { CookieTransport, SessionEvent, Transport } from '../types.js';
 import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
 import { LivenessCache } from './liveness.js';
@@ -17,6 +26,58 @@ export interface OpenSessionInput {
   claims?: Record<string, unknown>;
   userAgent?: string | undefined;
   ip?: string | undefined;
+  /** The OAuth client the session is issued to; default `'tessera-web'` (the first-party client). */
+  clientId?: string;
+  /**
+   * The RFC 7638 thumbprint of the DPoP key the login proved (RFC 9449 §5): the session and all its
+   * tokens are bound to it for good (`cnf.jkt`), and every refresh must prove the same key.
+   */
+  jkt?: string | undefined;
+}
+
+/** Who presents a refresh token: the client, and the DPoP key its proof was made with. */
+export interface TokenPresenter {
+  /** Default `'tessera-web'`, the first-party client of `/auth/*`. */
+  clientId?: string | undefined;
+  /** The RFC 7638 thumbprint of the key of the request's verified DPoP proof, if one came. */
+  jkt?: string | undefined;
+}
+
+/**
+ * Refuses a refresh token presented by anyone but its holder, before anything rotates, so a refusal
+ * never revokes the session (docs/oauth.md: another client's token is refused, its session untouched):
+ * a token of another client is `token_invalid`; a token bound to a DPoP key (`cnf.jkt`) needs a
+ * proof by that key, else `invalid_dpop_proof` (RFC 9449 §5, §7.1: 400 at a token endpoint).
+ * A token without `client_id`, minted before sessions recorded one, is the first-party client's.
+ */
+export function assertPresenter(claims: TokenClaims, presenter: TokenPresenter = {}): void {
+  if (clientIdOf(claims) !== (presenter.clientId ?? FIRST_PARTY_CLIENT))
+    throw new TokenInvalidError({ message: 'The refresh token was issued to another client' });
+  const bound = jktOf(claims);
+  if (bound === undefined) {
+    // A cnf without a string jkt is never read as "unbound" (the guard refuses it the same way).
+    if (Object.hasOwn(claims, 'cnf')) throw new TokenInvalidError({ message: 'The token has a cnf claim without a jkt' });
+    return;
+  }
+  if (presenter.jkt === undefined)
+    throw new InvalidDpopProofError({ status: 400, message: 'The refresh token is bound to a DPoP key: send a DPoP proof made with that key' });
+  if (presenter.jkt !== bound)
+    throw new InvalidDpopProofError({ status: 400, message: 'The DPoP proof was made with another key than the one the token is bound to' });
+}
+
+/**
+ * The new tokens take the client and key from the session record: a store that lost them (one written
+ * before `0002_clients` answers neither) must not turn a bound or another client's session into an
+ * unbound first-party one, so it fails closed. A record without `clientId` counts as the first party's,
+ * as a token without `client_id` does, so such a store's unbound first-party sessions keep working.
+ */
+function assertSameBinding(session: SessionRecord, claims: TokenClaims): void {
+  const clientId = typeof session.clientId === 'string' ? session.clientId : FIRST_PARTY_CLIENT;
+  const jkt = typeof session.jkt === 'string' ? session.jkt : undefined;
+  if (clientId !== clientIdOf(claims) || jkt !== jktOf(claims))
+    throw new StoreUnavailableError({
+      message: 'The session store answered the session without its client or DPoP key: it must keep clientId and jkt',
+    });
 }
 
 /** Tokens of a session, with the session record when a store keeps one. */
@@ -97,6 +158,8 @@ export class SessionManager {
       lastUsedAt: now,
       userAgent: clip(input.userAgent),
       ip: clip(input.ip),
+      clientId: input.clientId ?? FIRST_PARTY_CLIENT,
+      jkt: input.jkt ?? null,
     };
     // Mint before storing, so a mistake in the claims cannot leave a session without tokens.
     const transport = cookieTransport(input.transport);
@@ -111,8 +174,12 @@ export class SessionManager {
   /**
    * Exchanges a verified refresh token: the current one rotates (one compare-and-set); the previous
    * one inside the grace window gets the current one back; anything else revokes the session.
+   * The one rotation of every endpoint (`/auth/refresh`, `/oauth/token`): the presenter is checked
+   * first, so a token of another client or without its DPoP key changes nothing. The new tokens
+   * take the client and key from the session, never from the request: nothing rebinds a session.
    */
-  async refresh(claims: TokenClaims): Promise<SessionTokens> {
+  async refresh(claims: TokenClaims, presenter: TokenPresenter = {}): Promise<SessionTokens> {
+    assertPresenter(claims, presenter);
     await this.ready();
     const config = this.#config;
     const now = config.clock.now();
@@ -120,6 +187,7 @@ export class SessionManager {
     const result = await guard(this.#store.rotate(claims.sid, claims.jti, next));
     const extra = { csrf: claims.csrf, transport: claims.transport, claims: undefined, inherited: customClaims(claims) };
     if (result.ok) {
+      assertSameBinding(result.session, claims);
       this.#emit('rotated', claims.sid, claims.sub);
       return { ...this.#mint(result.session, { ...extra, fresh: false }), session: result.session };
     }
@@ -131,6 +199,7 @@ export class SessionManager {
     const session = result.session;
     const grace = config.reuseGrace * 1000;
     if (grace > 0 && session.previousJti === claims.jti && now - session.rotatedAt <= grace) {
+      assertSameBinding(session, claims);
       // Two tabs refreshing at once: both end on the one current token (same jti and claims).
       this.#emit('grace_replay', claims.sid, claims.sub);
       return { ...this.#mint(session, { ...extra, fresh: false }), session };
@@ -208,6 +277,11 @@ export class SessionManager {
     await this.#announce(ids);
     for (const id of ids) this.#emit('session_revoked', id, sub, reason);
     return ids;
+  }
+
+  /** The session, revoked or not, as the store has it. */
+  async get(sid: string): Promise<SessionRecord | undefined> {
+    return guard(this.#store.get(sid));
   }
 
   /** The user's live sessions, newest first. */
@@ -305,6 +379,8 @@ export class SessionManager {
     const base = {
       sub: session.userId,
       sid: session.id,
+      clientId: session.clientId,
+      ...(session.jkt === null ? {} : { jkt: session.jkt }),
       ...(options.csrf === undefined ? {} : { csrf: options.csrf }),
       ...(options.claims === undefined ? {} : { claims: options.claims }),
     };

@@ -28,8 +28,44 @@ export interface SessionStore {
    * than `before`; answers how many were deleted.
    */
   purge(now: number, before: number): Promise<number>;
+  /**
+   * The revocation feed (docs/resource-server.md): events with an id above `afterId`, oldest first, at
+   * most `limit`. Every revocation writes its events atomically with it, and an id never becomes
+   * visible before a smaller one (writers are serialised), so a reader that remembers the last id
+   * it saw misses nothing. Optional: a store without it serves no feed.
+   */
+  revocationEvents?(afterId: number, limit: number): Promise<RevocationEvent[]>;
+  /**
+   * What a reader starting cold needs: the events at or after `since` (those that still matter), and
+   * the cursor to continue from with `revocationEvents` (the highest id when read; 0 for none).
+   */
+  revocationSnapshot?(since: number): Promise<RevocationSnapshot>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** One row of the revocation feed: a revoked session id or a withdrawn signing key id. */
+export interface RevocationEvent {
+  /** Increasing; the feed's cursor (`Last-Event-ID`), valid on every instance of one database. */
+  readonly id: number;
+  readonly kind: 'session' | 'key';
+  /** The session id (`sid`) or the key id (`kid`): opaque ids only. */
+  readonly ref: string;
+  /** When it was revoked, epoch ms. */
+  readonly at: number;
+}
+
+/**
+ * `purge` deletes revocation events older than its `before`, but never younger than a day: a feed
+ * reader needs an event for as long as an access token of that session may live, and a sessions
+ * retention shorter than that lifetime must not cut it short.
+ */
+export const REVOCATION_EVENTS_MIN_KEEP_MS = 86_400_000;
+
+/** The answer of `revocationSnapshot`. */
+export interface RevocationSnapshot {
+  readonly events: readonly RevocationEvent[];
+  readonly lastId: number;
 }
 
 /** Why a session was revoked. */
@@ -55,6 +91,13 @@ export interface SessionRecord {
   readonly lastUsedAt: number;
   readonly userAgent: string | null;
   readonly ip: string | null;
+  /**
+   * The OAuth client the session was issued to (`'tessera-web'` for the first-party API, and for
+   * sessions stored before clients were recorded); a refresh by any other client is refused.
+   */
+  readonly clientId: string;
+  /** The RFC 7638 thumbprint of the DPoP key the session is bound to (RFC 9449), fixed at login; null when unbound. */
+  readonly jkt: string | null;
 }
 
 /** What a rotation writes. */

@@ -1,3 +1,4 @@
+import { FIRST_PARTY_CLIENT } from '../../protocol/protocol.js';
 import type { CookieTransport, TokenKind } from '../types.js';
 
 /** Claims Tessera writes itself; hooks and per-call claims can never set them. */
@@ -14,6 +15,8 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'sid',
   'csrf',
   'transport',
+  'client_id',
+  'cnf',
 ]);
 
 /** The claims of a Tessera token (docs/architecture.md "Tokens"); extra claims sit beside them. */
@@ -39,7 +42,27 @@ export interface TokenClaims {
    * its transport, so a cookie-held refresh token is never answered with tokens in a body.
    */
   readonly transport?: CookieTransport;
+  /**
+   * The OAuth client the session was issued to (RFC 9068 §2.2, RFC 8693 §4.3), on access and refresh
+   * tokens alike. Tokens minted before sessions recorded a client have none: read it with `clientIdOf`.
+   */
+  readonly client_id?: string;
+  /** DPoP-bound sessions only: the RFC 7638 SHA-256 thumbprint of the key every use must prove (RFC 9449 §6.1). */
+  readonly cnf?: { readonly jkt: string };
   readonly [claim: string]: unknown;
+}
+
+/** The client a token was issued to; a token without `client_id` (minted before clients were recorded) is the first-party client's. */
+export function clientIdOf(claims: TokenClaims): string {
+  return typeof claims.client_id === 'string' ? claims.client_id : FIRST_PARTY_CLIENT;
+}
+
+/** The thumbprint a token is bound to (`cnf.jkt`), or undefined for a bearer token. */
+export function jktOf(claims: TokenClaims): string | undefined {
+  const cnf: unknown = claims.cnf;
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return typeof jkt === 'string' ? jkt : undefined;
 }
 
 /** The claims of a token that are not reserved: what a rotation carries over to the next tokens. */

@@ -7,6 +7,7 @@ import { parseDuration, type Duration } from '../config/duration.js';
 import type { Key } from '../keys/key.js';
 import { TokenExpiredError } from '../errors.js';
 import { RESERVED_CLAIMS, TOKEN_TYP, type TokenClaims } from './claims.js';
+import { FIRST_PARTY_CLIENT } from '../../protocol/protocol.js';
 import { signInput } from './jws.js';
 
 /** Browsers drop cookies over 4096 bytes; tokens stay below that with room for the cookie's name and attributes. */
@@ -26,6 +27,10 @@ export interface TokenInput {
   ttl?: Duration;
   /** Extra claims for this token; reserved claims are refused. */
   claims?: Record<string, unknown>;
+  /** The OAuth client the token is issued to (the `client_id` claim, RFC 9068 §2.2); default `'tessera-web'`. */
+  clientId?: string;
+  /** The RFC 7638 thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6.1); unbound when absent. */
+  jkt?: string | undefined;
 }
 
 /** Input of `createAccessToken`. */
@@ -91,7 +96,14 @@ export class TokenIssuer {
   pair(input: TokenPairInput): TokenPair {
     const sid = input.sid ?? randomId();
     const csrf = input.csrf === true ? randomId() : input.csrf === false ? undefined : input.csrf;
-    const shared = { sub: input.sub, sid, ...(csrf === undefined ? {} : { csrf }), ...(input.claims === undefined ? {} : { claims: input.claims }) };
+    const shared = {
+      sub: input.sub,
+      sid,
+      ...(csrf === undefined ? {} : { csrf }),
+      ...(input.claims === undefined ? {} : { claims: input.claims }),
+      ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+      ...(input.jkt === undefined ? {} : { jkt: input.jkt }),
+    };
     const access = this.access({ ...shared, fresh: input.fresh === true, ...ttl(input.accessTtl) });
     const refresh = this.refresh({ ...shared, transport: input.transport, ...ttl(input.refreshTtl) });
     return { access, refresh, sid, csrf };
@@ -117,6 +129,12 @@ export class TokenIssuer {
       if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > 256))
         throw new TypeError(`${name} must be a non-empty string of at most 256 characters.`);
     }
+    const clientId = input.clientId ?? FIRST_PARTY_CLIENT;
+    if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256)
+      throw new TypeError('clientId must be a non-empty string of at most 256 characters.');
+    // A SHA-256 thumbprint is 32 bytes: 43 base64url characters (RFC 7638 §3, RFC 9449 §6.1).
+    if (input.jkt !== undefined && (typeof input.jkt !== 'string' || !JKT.test(input.jkt)))
+      throw new TypeError('jkt must be the base64url SHA-256 thumbprint of a JWK (43 characters).');
 
     const iat = overrides.iat ?? epochSeconds(config.clock);
     const exp = overrides.exp ?? Math.min(iat + lifetime, overrides.notAfter ?? Number.POSITIVE_INFINITY);
@@ -139,7 +157,10 @@ export class TokenIssuer {
       jti: overrides.jti ?? randomId(),
       sid,
       type: kind,
+      // RFC 9068 §2.2 on access tokens; on refresh tokens too, so a refresh is checked against its client before anything rotates.
+      client_id: clientId,
     });
+    if (input.jkt !== undefined) claims.cnf = { jkt: input.jkt };
     if (fresh !== undefined) claims.fresh = fresh;
     if (csrf !== undefined) claims.csrf = csrf;
     if (kind === 'refresh' && input.transport !== undefined) claims.transport = input.transport;
@@ -163,6 +184,8 @@ export class TokenIssuer {
     return text;
   }
 }
+
+const JKT = /^[A-Za-z0-9_-]{43}$/;
 
 function ttl(value: Duration | undefined): { ttl?: Duration } {
   return value === undefined ? {} : { ttl: value };

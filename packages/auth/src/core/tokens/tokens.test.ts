@@ -5,6 +5,8 @@ import { TesseraError } from '../errors.js';
 import { generateKey, generateRefreshKey, type Key } from '../keys/key.js';
 import { createTessera } from '../tessera.js';
 import { resolveConfig } from '../config/config.js';
+import { FIRST_PARTY_CLIENT } from '../../protocol/protocol.js';
+import { clientIdOf, jktOf } from './claims.js';
 import { MAX_ISSUED_TOKEN_LENGTH } from './issue.js';
 import { TokenVerifier } from './verify.js';
 
@@ -50,6 +52,7 @@ describe('issuing', () => {
       jti: expect.any(String),
       sid: pair.sid,
       type: 'access',
+      client_id: 'tessera-web',
       fresh: true,
       csrf: pair.csrf,
     });
@@ -63,6 +66,7 @@ describe('issuing', () => {
       jti: expect.any(String),
       sid: pair.sid,
       type: 'refresh',
+      client_id: 'tessera-web',
       csrf: pair.csrf,
     });
     expect(pair.access.expiresIn).toBe(900);
@@ -93,11 +97,34 @@ describe('issuing', () => {
     const auth = createTessera({ keys: eddsa, refreshKey, additionalClaims: ({ kind }) => ({ roles: ['admin'], kind }) });
     const token = auth.createAccessToken({ sub: 'u', claims: { tenant: 't1' } });
     expect(auth.verifyAccessToken(token.token)).toMatchObject({ roles: ['admin'], kind: 'access', tenant: 't1' });
-    for (const name of ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'sid', 'type', 'fresh', 'csrf', '__proto__']) {
+    for (const name of ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'sid', 'type', 'fresh', 'csrf', 'client_id', 'cnf', '__proto__']) {
       expect(() => auth.createAccessToken({ sub: 'u', claims: JSON.parse(`{"${name}": "x"}`) })).toThrow(/reserved/);
     }
     const hooked = createTessera({ keys: eddsa, refreshKey, additionalClaims: () => ({ sub: 'admin' }) });
     expect(() => hooked.createAccessToken({ sub: 'u' })).toThrow(/reserved/);
+  });
+
+  it('writes client_id on both kinds (RFC 9068 §2.2) and cnf.jkt only when bound (RFC 9449 §6.1)', () => {
+    const auth = createTessera({ keys: eddsa, refreshKey, clock: fixedClock(T0) });
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'; // RFC 7638 §3.1's example thumbprint
+    const bound = auth.createTokenPair({ sub: 'u', clientId: 'cli-tool', jkt });
+    for (const token of [bound.access.token, bound.refresh.token])
+      expect(decode(token).claims).toMatchObject({ client_id: 'cli-tool', cnf: { jkt } });
+    expect(auth.verifyAccessToken(bound.access.token)).toMatchObject({ client_id: 'cli-tool', cnf: { jkt } });
+    const plain = auth.createAccessToken({ sub: 'u' });
+    expect(decode(plain.token).claims).toMatchObject({ client_id: 'tessera-web' });
+    expect(decode(plain.token).claims).not.toHaveProperty('cnf');
+    for (const bad of ['', 'x'.repeat(257)]) expect(() => auth.createAccessToken({ sub: 'u', clientId: bad })).toThrow(/clientId/);
+    for (const bad of ['', 'short', `${jkt}=`, `${jkt.slice(1)}+`]) expect(() => auth.createAccessToken({ sub: 'u', jkt: bad })).toThrow(/jkt/);
+  });
+
+  it('reads the client and the binding of a token; one without client_id is the first-party client', () => {
+    const base = { iss: 'i', aud: 'a', sub: 's', iat: 1, exp: 2, jti: 'j', sid: 'x', type: 'refresh' } as const;
+    expect(clientIdOf(base)).toBe(FIRST_PARTY_CLIENT);
+    expect(clientIdOf({ ...base, client_id: 'cli-tool' })).toBe('cli-tool');
+    expect(jktOf(base)).toBeUndefined();
+    expect(jktOf({ ...base, cnf: { jkt: 'k' } })).toBe('k');
+    expect(jktOf({ ...base, cnf: 'k' } as unknown as typeof base)).toBeUndefined();
   });
 
   it('takes a shorter per-call lifetime, never a longer one', () => {

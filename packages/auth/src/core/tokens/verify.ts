@@ -148,15 +148,7 @@ export class TokenVerifier {
       return cached;
     }
     // Checked here, not on the fast paths: a cached header text was checked when it was first seen.
-    if (!isCanonicalBase64url(text)) throw malformed();
-    const header = parseJsonObject(decodeBase64url(text));
-    if (header === undefined) throw malformed();
-    for (const member of REFUSED_HEADER_MEMBERS) {
-      if (member in header) throw new TokenInvalidError({ message: `Token header "${member}" is not supported` });
-    }
-    const { alg, kid, typ } = header;
-    if (!isAlgorithm(alg)) throw new TokenInvalidError({ message: 'Token algorithm is not accepted' });
-    if (kid !== undefined && typeof kid !== 'string') throw new TokenInvalidError({ message: 'Token kid is not a string' });
+    const { alg, kid, typ } = readHeader(text);
     const key = this.#findKey(kid);
     if (key === undefined) throw new TokenInvalidError({ message: 'Token was signed by an unknown key' });
     // The key pins the algorithm: the header must name exactly the key's one algorithm.
@@ -182,7 +174,37 @@ export class TokenVerifier {
   }
 }
 
-function malformed(): TokenInvalidError {
+/** The members of a JOSE header that verification reads; `jku`, `jwk`, `x5u`, `x5c` are never read. */
+export interface TokenHeader {
+  readonly alg: string;
+  readonly kid: string | undefined;
+  readonly typ: unknown;
+}
+
+/**
+ * Parses a header segment with the rules of docs/architecture.md "Tokens": canonical base64url, a
+ * strict JSON object, no `crit`/`zip`/`enc`/`b64`, an allowlisted `alg`, a string `kid`. Shared by
+ * the local verifier and the remote one (`@tessera/auth/remote`), so both refuse alike.
+ */
+export function readHeader(text: string): TokenHeader {
+  if (!isCanonicalBase64url(text)) throw malformed();
+  const header = parseJsonObject(decodeBase64url(text));
+  if (header === undefined) throw malformed();
+  for (const member of REFUSED_HEADER_MEMBERS) {
+    if (member in header) throw new TokenInvalidError({ message: `Token header "${member}" is not supported` });
+  }
+  const { alg, kid, typ } = header;
+  if (!isAlgorithm(alg)) throw new TokenInvalidError({ message: 'Token algorithm is not accepted' });
+  if (kid !== undefined && typeof kid !== 'string') throw new TokenInvalidError({ message: 'Token kid is not a string' });
+  return { alg, kid, typ };
+}
+
+/** Whether `typ` names an access token (RFC 9068 §2.1: `at+jwt`, with or without `application/`). */
+export function isAccessTyp(typ: unknown): boolean {
+  return typeof typ === 'string' && ACCESS_TYP.test(typ);
+}
+
+export function malformed(): TokenInvalidError {
   return new TokenInvalidError({ message: 'Token is malformed' });
 }
 
@@ -194,8 +216,11 @@ function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 256;
 }
 
+/** What the claim rules read of a configuration: the local `ResolvedConfig`, or a remote verifier's options. */
+export type ClaimRules = Pick<ResolvedConfig, 'issuer' | 'audience' | 'accessTtl' | 'refreshTtl' | 'clock' | 'leeway'>;
+
 /** Claim rules of docs/architecture.md "Tokens" and RFC 9068 §4, checked only after the signature. */
-function checkClaims(claims: JsonObject, kind: TokenKind, config: ResolvedConfig, checkExpiry: boolean): void {
+export function checkClaims(claims: JsonObject, kind: TokenKind, config: ClaimRules, checkExpiry: boolean): void {
   const { exp, iat, nbf, iss, aud, sub, jti, sid, type, fresh, csrf, transport } = claims;
   if (type !== kind) throw new TokenInvalidError({ message: 'Token type claim does not match its header' });
   if (!isTime(exp)) throw new TokenInvalidError({ message: 'Token exp claim is missing or not a number' });

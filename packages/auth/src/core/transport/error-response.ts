@@ -34,6 +34,10 @@ export interface Refusal {
   readonly retryAfter?: number | undefined;
   /** The scopes a route requires, for the `scope` attribute of an `insufficient_scope` challenge. */
   readonly scope?: string | undefined;
+  /** DPoP refusals: the algorithms accepted, space-separated, for the `algs` of the `DPoP` challenge (RFC 9449 §7.1). */
+  readonly algs?: string | undefined;
+  /** `use_dpop_nonce`: the nonce to retry with, sent as `DPoP-Nonce` (RFC 9449 §8, §9). */
+  readonly nonce?: string | undefined;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -48,6 +52,7 @@ export function errorResult(error: Refusal, format: ErrorFormat = 'tessera', ext
   const challenge = wwwAuthenticate(error);
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
   if (error.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfter)));
+  if (error.code === 'use_dpop_nonce' && typeof error.nonce === 'string' && error.nonce !== '') headers['dpop-nonce'] = error.nonce;
   if (extraCookies.length > 0) headers['set-cookie'] = extraCookies;
   const body = format === 'flask' ? JSON.stringify({ msg: error.message }) : JSON.stringify({ error: error.code, message: error.message });
   const result: HttpResult = { status: error.status, headers, body };
@@ -80,6 +85,13 @@ export function errorResponse(error: Refusal): ErrorResponse {
  * `invalid_request` for a malformed request, `insufficient_scope` for missing claims.
  */
 export function wwwAuthenticate(error: Refusal): string | undefined {
+  // RFC 9449 §7.1: at a guarded route (401) a DPoP refusal is a DPoP challenge naming the algorithms; at a
+  // token endpoint (400) there is none (§5, §8).
+  if (error.code === 'invalid_dpop_proof' || error.code === 'use_dpop_nonce') {
+    if (error.status !== 401) return undefined;
+    const algs = error.algs === undefined || error.algs === '' ? '' : `, algs="${quoted(error.algs)}"`;
+    return `DPoP error="${error.code}", error_description="${quoted(error.message)}"${algs}`;
+  }
   const rfcError = Object.hasOwn(RFC6750_ERROR, error.code) ? RFC6750_ERROR[error.code as ErrorCode] : undefined;
   if (rfcError === undefined && error.status !== 401) return undefined;
   if (error.tokenPresented !== true) return 'Bearer';

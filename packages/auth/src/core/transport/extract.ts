@@ -12,12 +12,14 @@ export interface ExtractedToken {
   readonly conflict?: boolean;
   /** A header token set aside because its (unverified) header names the other kind: it must verify as that kind. */
   readonly setAside?: string;
+  /** `'DPoP'` when the header used the DPoP scheme (RFC 9449 §7.1): the token must be bound and come with a proof. */
+  readonly scheme?: 'DPoP';
 }
 
-/** `Bearer` 1*SP b64token (RFC 6750 §2.1); the scheme is case-insensitive (RFC 9110 §11.1). */
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-/** A Bearer credential anywhere in the value, also one joined after another scheme ("Basic x, Bearer y", as fetch merges two headers). */
-const MENTIONS_BEARER = /(?:^|,)\s*bearer(?:\s|$)/i;
+/** `Bearer` or `DPoP` 1*SP b64token (RFC 6750 §2.1, RFC 9449 §7.1); schemes are case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^(bearer|dpop) +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** A Bearer or DPoP credential anywhere in the value, also one joined after another scheme ("Basic x, Bearer y", as fetch merges two headers). */
+const MENTIONS_BEARER = /(?:^|,)\s*(?:bearer|dpop)(?:\s|$)/i;
 
 const BODY_FIELD: Readonly<Record<TokenKind, string>> = { access: 'access_token', refresh: 'refresh_token' };
 
@@ -37,10 +39,14 @@ export function extractToken(
   config: ResolvedConfig,
 ): ExtractedToken {
   let fromHeader: string | undefined;
+  let dpop = false;
   const others: ExtractedToken[] = [];
   for (const location of locations) {
-    if (location === 'header') fromHeader = bearerToken(headers.authorization);
-    else if (location === 'cookie') {
+    if (location === 'header') {
+      const credential = bearerToken(headers.authorization);
+      fromHeader = credential?.token;
+      dpop = credential?.dpop === true;
+    } else if (location === 'cookie') {
       const { value, conflict } = readCookie(headers.cookie, config.cookies.names[kind]);
       if (conflict) throw new TokenConflictError({ message: `Two different ${kind} cookies were sent` });
       if (value !== undefined) others.push({ token: value, location });
@@ -55,7 +61,8 @@ export function extractToken(
     if (headerKind === undefined || headerKind === kind) {
       // Judged alone: its own error comes first; if it verifies, a different one elsewhere is still a conflict.
       const conflict = headerKind === kind && others.some((o) => o.token !== fromHeader);
-      return conflict ? { token: fromHeader, location: 'header', conflict } : { token: fromHeader, location: 'header' };
+      const found: ExtractedToken = conflict ? { token: fromHeader, location: 'header', conflict } : { token: fromHeader, location: 'header' };
+      return dpop ? { ...found, scheme: 'DPoP' } : found;
     }
   }
   if (first === undefined) throw new TokenMissingError({ message: `No ${kind} token was found in ${describe(locations, kind, config)}` });
@@ -63,13 +70,13 @@ export function extractToken(
   return fromHeader === undefined ? first : { ...first, setAside: fromHeader };
 }
 
-function bearerToken(values: readonly string[]): string | undefined {
+function bearerToken(values: readonly string[]): { token: string; dpop: boolean } | undefined {
   if (values.length > 1) throw new InvalidRequestError({ message: 'Send one Authorization header, not several' });
   const value = values[0];
   if (value === undefined || !MENTIONS_BEARER.test(value)) return undefined; // no header, or another scheme: no bearer token here
   const match = BEARER.exec(value);
-  if (match === null) throw new InvalidRequestError({ message: 'The Authorization header is not a valid Bearer credential' });
-  return match[1];
+  if (match === null) throw new InvalidRequestError({ message: 'The Authorization header is not a valid Bearer or DPoP credential' });
+  return { token: match[2] as string, dpop: (match[1] as string).length === 4 };
 }
 
 function bodyToken(body: unknown, field: string): string | undefined {

@@ -4,14 +4,17 @@ import type { TokenKind, TokenLocation } from '../types.js';
 import {
   FreshTokenRequiredError,
   InsufficientScopeError,
+  InvalidDpopProofError,
   TokenConflictError,
+  TokenInvalidError,
   TokenExpiredError,
   TokenMissingError,
   TokenNotYetValidError,
 } from '../errors.js';
-import { extractToken } from './extract.js';
+import type { DpopChecker } from '../dpop/checker.js';
+import { extractToken, type ExtractedToken } from './extract.js';
 import { isSafeMethod, readHeaders, type AuthRequest } from './request.js';
-import type { TokenClaims } from '../tokens/claims.js';
+import { jktOf, type TokenClaims } from '../tokens/claims.js';
 import type { TokenVerifier, VerifyOptions } from '../tokens/verify.js';
 
 /** The claims of a token: `TokenClaims`, with the app's own `Claims` when it declared them (`createTessera<Claims>`). */
@@ -63,7 +66,8 @@ export interface AuthResult<Claims extends object = object> {
  * The one check every adapter calls: extract, verify, then the transport and route rules.
  * Cookie-borne credentials on a state-changing method must pass the Origin and CSRF checks.
  * `verifyOptions` is the core's own (logout names the session of an expired token); it is not a
- * route option, since an expired token must never pass a guard.
+ * route option, since an expired token must never pass a guard. An access token bound to a key
+ * (`cnf.jkt`) passes only with the DPoP scheme and a proof `dpop` accepts (RFC 9449 §7.1).
  */
 export function authenticateRequest(
   request: AuthRequest,
@@ -71,6 +75,7 @@ export function authenticateRequest(
   config: ResolvedConfig,
   verifier: TokenVerifier,
   verifyOptions?: VerifyOptions,
+  dpop?: DpopChecker,
 ): AuthResult | null {
   const kind = options.token ?? 'access';
   const headers = readHeaders(request.headers, config.csrfHeader);
@@ -87,6 +92,7 @@ export function authenticateRequest(
   if (found.setAside !== undefined) verifyIgnoringTime(verifier, found.setAside, kind === 'access' ? 'refresh' : 'access');
   const { claims } = verifier.verify(found.token, kind, verifyOptions);
   if (found.conflict === true) throw new TokenConflictError({ message: `Two different ${kind} tokens were sent` });
+  if (kind === 'access') checkBinding(request, found, claims, dpop);
   if (found.location === 'cookie' && !isSafeMethod(request.method)) {
     checkOrigin(headers, request.protocol, config);
     checkCsrf(headers, claims);
@@ -95,6 +101,23 @@ export function authenticateRequest(
   if (options.scope !== undefined) requireScope(claims, options.scope);
   if (options.claims !== undefined) requireClaims(claims, options.claims);
   return { kind, token: found.token, claims, sub: claims.sub, sid: claims.sid, location: found.location };
+}
+
+/**
+ * RFC 9449 §7.1: a bound access token is sent as `Authorization: DPoP` with a proof by its key, whose
+ * `ath` is its hash; as Bearer (or in a cookie) it is refused as `invalid_token`, never accepted as a
+ * bearer token, or stealing it would be enough. The DPoP scheme with an unbound token is refused too.
+ */
+function checkBinding(request: AuthRequest, found: ExtractedToken, claims: TokenClaims, dpop: DpopChecker | undefined): void {
+  if (!Object.hasOwn(claims, 'cnf')) {
+    if (found.scheme === 'DPoP') throw new TokenInvalidError({ message: 'This token is not DPoP-bound: send it with the Bearer scheme' });
+    return;
+  }
+  const jkt = jktOf(claims);
+  if (jkt === undefined) throw new TokenInvalidError({ message: 'The token has a cnf claim without a jkt' });
+  if (found.scheme !== 'DPoP') throw new TokenInvalidError({ message: 'This token is DPoP-bound: send it with the DPoP scheme and a proof' });
+  if (dpop === undefined) throw new InvalidDpopProofError({ message: 'DPoP proofs cannot be checked here', status: 401 });
+  dpop.forResource(request, found.token, jkt);
 }
 
 function verifyIgnoringTime(verifier: TokenVerifier, token: string, kind: TokenKind): void {

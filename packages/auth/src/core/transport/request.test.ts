@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../clock.js';
 import { generateKey, generateRefreshKey } from '../keys/key.js';
-import { AdapterRequest, isSafeMethod, readCookie, readHeaders } from './request.js';
+import { AdapterRequest, isSafeMethod, readCookie, readHeaders, requestPath } from './request.js';
 import { createTessera } from '../tessera.js';
 
 describe('readHeaders', () => {
@@ -166,5 +166,31 @@ describe('AdapterRequest', () => {
     source.addr = '192.0.2.8';
     expect(request.ip).toBe('192.0.2.8');
     expect(reads).toEqual(['protocol', 'ip', 'ip']);
+  });
+});
+
+describe('requestPath (the path DPoP htu is checked with)', () => {
+  it('keeps the path of an origin-form target and drops query and fragment', () => {
+    expect(requestPath('/api/me')).toBe('/api/me');
+    expect(requestPath('/api/me?x=1&y=2')).toBe('/api/me');
+    expect(requestPath('/a%20b#frag')).toBe('/a%20b');
+    expect(requestPath('/')).toBe('/');
+  });
+
+  it('takes the path of an absolute-form target, and nothing from other forms', () => {
+    expect(requestPath('http://api.example/api/me?x=1')).toBe('/api/me');
+    expect(requestPath('*')).toBeUndefined();
+    expect(requestPath('api.example:443')).toBeUndefined();
+    expect(requestPath('')).toBeUndefined();
+    expect(requestPath(undefined)).toBeUndefined();
+  });
+
+  it('is read lazily through the adapter facts, and undefined when an adapter has none', () => {
+    const reads: string[] = [];
+    const facts = { protocol: () => 'https', ip: () => undefined, path: (url: string) => (reads.push('path'), requestPath(url)) };
+    const request = new AdapterRequest('GET', [], undefined, '/x?y', facts);
+    expect(reads).toEqual([]);
+    expect(request.path).toBe('/x');
+    expect(new AdapterRequest('GET', [], undefined, '/x', { protocol: () => 'https', ip: () => undefined }).path).toBeUndefined();
   });
 });

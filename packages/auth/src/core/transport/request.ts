@@ -20,12 +20,19 @@ export interface AuthRequest {
   readonly protocol?: string | undefined;
   /** The client address as the adapter determined it (socket, or a trusted proxy's header); recorded on the session. May be a getter too. */
   readonly ip?: string | undefined;
+  /**
+   * The request path without query (`/api/me`), as the client sent it: with the DPoP origin it makes the
+   * URL a proof's `htu` must name (RFC 9449 §4.3). Read only by DPoP checks; may be a getter.
+   */
+  readonly path?: string | undefined;
 }
 
 /** How an adapter reads the two facts of its framework's request that few checks need. */
 export interface RequestFacts<Source> {
   protocol(source: Source): string | undefined;
   ip(source: Source): string | undefined;
+  /** The request path without query; optional, so an adapter without it still builds (DPoP then refuses). */
+  path?(source: Source): string | undefined;
 }
 
 /**
@@ -54,6 +61,30 @@ export class AdapterRequest<Source> implements AuthRequest {
 
   get ip(): string | undefined {
     return this.#facts.ip(this.#source);
+  }
+
+  get path(): string | undefined {
+    return this.#facts.path?.(this.#source);
+  }
+}
+
+/**
+ * The path of a request target without query or fragment (RFC 9112 §3.2): origin-form as it is, the
+ * path of an absolute-form target; undefined for anything else (`*`, authority-form).
+ * @example requestPath('/api/me?x=1') // '/api/me'
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  if (typeof target !== 'string' || target === '') return undefined;
+  if (target.startsWith('/')) {
+    const end = target.search(/[?#]/);
+    return end < 0 ? target : target.slice(0, end);
+  }
+  // Only an http(s) absolute-form target has a path here: `host:port` (authority-form) would parse as a scheme.
+  if (!/^https?:\/\//i.test(target)) return undefined;
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
   }
 }
 

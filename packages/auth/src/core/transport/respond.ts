@@ -9,7 +9,8 @@ import type { TokenPair } from '../tokens/issue.js';
 export interface TokenResponseBody {
   access_token?: string;
   refresh_token?: string;
-  token_type: 'Bearer';
+  /** `DPoP` when the access token is bound to a key (`cnf.jkt`, RFC 9449 §5), else `Bearer` (RFC 6750). */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   refresh_expires_in: number;
   /** Cookie transports: the session's CSRF value, also in the readable CSRF cookie. */
@@ -25,7 +26,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * puts the access token in the body and the refresh token in a cookie. Always `no-store`.
  */
 export function tokenResult(config: ResolvedConfig, pair: TokenPair, transport: Transport): HttpResult {
-  const body: TokenResponseBody = { token_type: 'Bearer', expires_in: pair.access.expiresIn, refresh_expires_in: pair.refresh.expiresIn };
+  const body: TokenResponseBody = {
+    // RFC 9449 §5: a bound access token is announced as `DPoP`, so the client sends it with that scheme and a proof.
+    token_type: pair.access.claims.cnf === undefined ? 'Bearer' : 'DPoP',
+    expires_in: pair.access.expiresIn,
+    refresh_expires_in: pair.refresh.expiresIn,
+  };
   let cookies: string[] = [];
   if (transport === 'bearer') {
     body.access_token = pair.access.token;

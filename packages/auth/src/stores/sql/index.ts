@@ -29,3 +29,8 @@ export type { SessionDatabase, SessionsTable } from './tables.js';
 export type { SqlDialectName } from './capabilities.js';
 /** An application's own migrations, run by `store.migrate(set)` under the store's locks. */
 export type { MigrationSet } from './migrations.js';
+/**
+ * Writes revocation-feed events inside an application's own transaction (the server's key withdrawals).
+ * @example await recordRevocationEvents(trx, 'sqlite', [{ kind: 'key', ref: kid, at: Date.now() }]);
+ */
+export { recordRevocationEvents, type NewRevocationEvent } from './revocation-events.js';

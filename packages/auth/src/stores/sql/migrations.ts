@@ -1,13 +1,14 @@
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import type { SqlCapabilities } from './capabilities.js';
-import { SESSIONS_TABLE } from './tables.js';
+import { FIRST_PARTY_CLIENT } from '../../protocol/protocol.js';
+import { REVOCATION_EVENTS_TABLE, SESSIONS_TABLE } from './tables.js';
 
 /** The store's own migration bookkeeping, apart from any migrations of the application. */
 export const MIGRATION_TABLE = 'tessera_sessions_migrations';
 export const MIGRATION_LOCK_TABLE = 'tessera_sessions_migrations_lock';
 
 /** In-code migrations, so a bundled or compiled server needs no migration files on disk. Names sort in order. */
-function sessionMigrations(schema: string | undefined): Record<string, Migration> {
+export function sessionMigrations(schema: string | undefined, capabilities: SqlCapabilities): Record<string, Migration> {
   const ddl = (db: Kysely<unknown>) => (schema === undefined ? db.schema : db.schema.withSchema(schema));
   return {
     '0001_sessions': {
@@ -46,6 +47,45 @@ function sessionMigrations(schema: string | undefined): Record<string, Migration
         await ddl(db).dropTable(SESSIONS_TABLE).execute();
       },
     },
+    '0002_clients': {
+      async up(db) {
+        // Every session records the OAuth client it was issued to, and the RFC 7638 thumbprint
+        // of its DPoP key when bound. Sessions stored before were all the first-party client's, unbound.
+        // One column per statement: SQLite's ALTER TABLE adds one at a time. A constant default needs
+        // no table rewrite on either database (Postgres 11+ keeps it in the catalogue).
+        await ddl(db)
+          .alterTable(SESSIONS_TABLE)
+          .addColumn('client_id', 'text', (c) => c.notNull().defaultTo(FIRST_PARTY_CLIENT))
+          .execute();
+        await ddl(db).alterTable(SESSIONS_TABLE).addColumn('jkt', 'text').execute();
+      },
+      async down(db) {
+        await ddl(db).alterTable(SESSIONS_TABLE).dropColumn('jkt').execute();
+        await ddl(db).alterTable(SESSIONS_TABLE).dropColumn('client_id').execute();
+      },
+    },
+    '0003_revocation_events': {
+      // The revocation feed (docs/resource-server.md): one row per revoked session or withdrawn key,
+      // written in the revocation's transaction. The id is the feed's cursor, so it must never be
+      // reused once purge deleted the highest rows: AUTOINCREMENT on SQLite (a plain rowid reuses
+      // max+1), a sequence on Postgres (bigserial never goes back).
+      async up(db) {
+        await ddl(db)
+          .createTable(REVOCATION_EVENTS_TABLE)
+          .addColumn('id', capabilities.schemas ? sql`bigserial` : 'integer', (c) =>
+            capabilities.schemas ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('ref', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        // purge, and the cold-start snapshot (events since the oldest one that still matters).
+        await ddl(db).createIndex('tessera_revocation_events_at_idx').on(REVOCATION_EVENTS_TABLE).column('at').execute();
+      },
+      async down(db) {
+        await ddl(db).dropTable(REVOCATION_EVENTS_TABLE).execute();
+      },
+    },
   };
 }
 
@@ -78,7 +118,7 @@ export async function migrateSessions(db: Kysely<unknown>, { schema: named, capa
   const run = async (on: Kysely<unknown>): Promise<void> => {
     const migrator = new Migrator({
       db: on,
-      provider: { getMigrations: async () => set?.migrations ?? sessionMigrations(schema) },
+      provider: { getMigrations: async () => set?.migrations ?? sessionMigrations(schema, capabilities) },
       migrationTableName: set?.table ?? MIGRATION_TABLE,
       migrationLockTableName: set === undefined ? MIGRATION_LOCK_TABLE : `${set.table}_lock`,
       ...(schema === undefined ? {} : { migrationTableSchema: schema }),

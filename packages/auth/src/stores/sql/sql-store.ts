@@ -1,10 +1,17 @@
 import { sql, type Kysely } from 'kysely';
 import { ConfigError, StoreUnavailableError } from '../../core/errors.js';
 import type { RotateResult, RotationInput, SessionStore } from '../../core/sessions/store.js';
-import { rotationRefusal } from '../../core/sessions/store.js';
+import { REVOCATION_EVENTS_MIN_KEEP_MS, rotationRefusal } from '../../core/sessions/store.js';
 import { CAPABILITIES, type SqlCapabilities, type SqlDialectName } from './capabilities.js';
 import { migrateSessions, type MigrationSet } from './migrations.js';
 import { prepareQuery } from './prepared-query.js';
+import {
+  insertRevocationEvents,
+  lockRevocationEvents,
+  purgeRevocationEvents,
+  readRevocationEvents,
+  readRevocationSnapshot,
+} from './revocation-events.js';
 import { SESSIONS_TABLE, toRecord, toRow, type SessionDatabase, type SessionRow } from './tables.js';
 
 /** A session store over SQL: the `SessionStore` verbs, migrations and a readiness probe. */
@@ -61,8 +68,9 @@ export function sqlStore<DB>(db: Kysely<DB>, options: SqlStoreOptions): SqlSessi
 }
 
 /**
- * The store itself. Every verb is one statement, so it is atomic on its own in both databases:
- * no transaction is opened, nothing else is awaited between a read and a write.
+ * The store itself. Every verb is one statement, so it is atomic on its own in both databases,
+ * except the revocations: each is one short transaction with its revocation-feed events
+ * (stores/sql/revocation-events.ts), in which only its own statements are awaited.
  */
 export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts): SqlSessionStore {
   const { capabilities, schema } = parts;
@@ -125,24 +133,50 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
       return { ok: false, reason: rotationRefusal(session, expectedJti, next.now) ?? 'jti_mismatch', session };
     },
 
+    // Revocations write their feed events in the same transaction (docs/resource-server.md): both or
+    // neither. Only statements are awaited inside (SQLite's one connection waits behind its mutex).
     async revoke(id, reason, at) {
       open();
-      const rows = await q
-        .updateTable(SESSIONS_TABLE)
-        .set({ revoked_at: at, reason })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .returning('id')
-        .execute();
-      return rows.length > 0;
+      return q.transaction().execute(async (trx) => {
+        await lockRevocationEvents(trx, capabilities, schema);
+        const rows = await trx
+          .updateTable(SESSIONS_TABLE)
+          .set({ revoked_at: at, reason })
+          .where('id', '=', id)
+          .where('revoked_at', 'is', null)
+          .returning('id')
+          .execute();
+        await insertRevocationEvents(
+          trx,
+          rows.map((r) => ({ kind: 'session', ref: r.id, at })),
+        );
+        return rows.length > 0;
+      });
     },
 
     async revokeUser(userId, reason, at, except) {
       open();
-      let update = q.updateTable(SESSIONS_TABLE).set({ revoked_at: at, reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
-      if (except !== undefined) update = update.where('id', '<>', except);
-      const rows = await update.returning('id').execute();
-      return rows.map((r) => r.id);
+      return q.transaction().execute(async (trx) => {
+        await lockRevocationEvents(trx, capabilities, schema);
+        let update = trx.updateTable(SESSIONS_TABLE).set({ revoked_at: at, reason }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+        if (except !== undefined) update = update.where('id', '<>', except);
+        const rows = await update.returning('id').execute();
+        await insertRevocationEvents(
+          trx,
+          rows.map((r) => ({ kind: 'session', ref: r.id, at })),
+        );
+        return rows.map((r) => r.id);
+      });
+    },
+
+    async revocationEvents(afterId, limit) {
+      open();
+      return readRevocationEvents(q, afterId, limit);
+    },
+
+    async revocationSnapshot(since) {
+      open();
+      return readRevocationSnapshot(q, since);
     },
 
     async listByUser(userId, now) {
@@ -166,6 +200,8 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
         .deleteFrom(SESSIONS_TABLE)
         .where((eb) => eb.or([eb('absolute_expires_at', '<=', now), eb('revoked_at', '<', before), eb('expires_at', '<', before)]))
         .executeTakeFirst();
+      // Feed events that no longer matter go with the sessions (kept at least a day: core/sessions/store.ts).
+      await purgeRevocationEvents(q, Math.min(before, now - REVOCATION_EVENTS_MIN_KEEP_MS));
       return Number(result.numDeletedRows);
     },
 
@@ -196,7 +232,7 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
 }
 
 /** The verbs that read or write the sessions table. */
-const SESSION_VERBS = ['create', 'get', 'rotate', 'revoke', 'revokeUser', 'listByUser', 'purge'] as const;
+const SESSION_VERBS = ['create', 'get', 'rotate', 'revoke', 'revokeUser', 'listByUser', 'purge', 'revocationEvents', 'revocationSnapshot'] as const;
 
 /**
  * A database without the sessions table answers 503 saying how to create it, not "cannot be reached":

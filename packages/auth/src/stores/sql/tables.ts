@@ -25,11 +25,26 @@ export interface SessionsTable {
   last_used_at: EpochMs;
   user_agent: string | null;
   ip: string | null;
+  /** Migration 0002_clients: rows older than it read `'tessera-web'`, the first-party client. */
+  client_id: ColumnType<string, string | undefined, string>;
+  jkt: string | null;
 }
 
 /** The tables the store reads and writes, for callers that type their own Kysely instance. */
 export interface SessionDatabase {
   tessera_sessions: SessionsTable;
+  tessera_revocation_events: RevocationEventsTable;
+}
+
+/** The revocation feed's table (migration 0003). */
+export const REVOCATION_EVENTS_TABLE = 'tessera_revocation_events';
+
+/** `tessera_revocation_events`: one row per revoked session or withdrawn key, ids increasing. */
+export interface RevocationEventsTable {
+  id: ColumnType<number | string, never, never>;
+  kind: string;
+  ref: string;
+  at: EpochMs;
 }
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -57,6 +72,8 @@ export function toRecord(row: SessionRow): SessionRecord {
     lastUsedAt: epochMs(row.last_used_at),
     userAgent: row.user_agent,
     ip: row.ip,
+    clientId: row.client_id,
+    jkt: row.jkt,
   };
 }
 
@@ -75,5 +92,7 @@ export function toRow(session: SessionRecord): Insertable<SessionsTable> {
     last_used_at: session.lastUsedAt,
     user_agent: session.userAgent,
     ip: session.ip,
+    client_id: session.clientId,
+    jkt: session.jkt,
   };
 }
