@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_BUDGET, clientEntries, formatSizes, measureClient } from '../scripts/client-size.js';
+import { ADD_ON_BUDGET, CLIENT_BUDGET, clientEntries, formatSizes, measureClient } from '../scripts/client-size.js';
 
 describe('client size', () => {
   it(`the base client is at most ${CLIENT_BUDGET} bytes min+gzip; each add-on entry is reported`, async () => {
@@ -16,9 +16,11 @@ describe('client size', () => {
     // Not vacuous: the client is several kilobytes, and the measure is the command line's.
     expect(base!.alone).toBeGreaterThan(3000);
     expect(base!.alone).toBeLessThanOrEqual(CLIENT_BUDGET);
+    expect(addOns.map((a) => a.entry)).toEqual(expect.arrayContaining(['./client/legacy', './client/dpop']));
     for (const addOn of addOns) {
       expect(addOn.alone, addOn.entry).toBeGreaterThan(0);
       expect(addOn.added, addOn.entry).toBeGreaterThan(0);
+      expect(addOn.alone, addOn.entry).toBeLessThanOrEqual(ADD_ON_BUDGET);
     }
   });
 
