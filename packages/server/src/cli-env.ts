@@ -20,6 +20,8 @@ const READS: Readonly<Record<string, { settings: readonly Key[] | 'all'; other?:
   sessions: { settings: INSTANCE },
   token: { settings: [...INSTANCE, 'issuer', 'audience', 'refreshTtl'] },
   db: { settings: DATABASE },
+  // `clients remove` ends sessions through the whole instance.
+  clients: { settings: INSTANCE },
   purge: { settings: INSTANCE },
 };
 

@@ -11,6 +11,8 @@ import { buildApp } from './app.js';
 import { environmentHelp } from './cli-env.js';
 import { openDatabase, type Database } from './db/connect.js';
 import { copyCommand } from './db/copy.js';
+import { CLIENTS_HELP, clientsCommand, endClientSessions } from './oauth/clients-command.js';
+import { purgeOAuth } from './oauth/oauth-runtime.js';
 import { KeyStore, keyStoreOptions } from './keys/key-store.js';
 import { isKeyVerb, keysCommand } from './keys/keys-command.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -32,6 +34,7 @@ Commands:
   users add|disable|rename|list|import
                                 Manage accounts; import them from another stack
   sessions revoke --user NAME   End every session of a user
+  clients add|list|remove       Register, list or remove OAuth clients
   token decode <jwt>            Show a token's header, claims and expiry, and whether it verifies here
   db migrate                    Create or upgrade the database tables
   db copy --to URL              Copy users, keys and sessions into another (empty) database
@@ -68,6 +71,7 @@ tessera --version prints the version.`,
   import --revoked FILE
                     Load the ids (jti) of tokens the old stack revoked, one a line; safe to repeat`,
   sessions: 'Usage: tessera sessions revoke --user NAME\n\nEnds every session of the user at once.',
+  clients: CLIENTS_HELP,
   token:
     "Usage: tessera token decode <jwt>\n\nPrints the header, the claims, the expiry in words, and whether the token verifies with this server's keys.",
   db: `Usage: tessera db <migrate | copy --to URL>
@@ -78,7 +82,8 @@ tessera --version prints the version.`,
                 first and must be empty. Stop the server (or keep it read-only) during the copy for a
                 consistent snapshot. Private keys are copied as they are (sealed when
                 TESSERA_KEYS_SECRET is set): the server on the target needs the same secret.`,
-  purge: 'Usage: tessera purge\n\nDeletes sessions that have ended (revoked ones after the retention period).',
+  purge:
+    'Usage: tessera purge\n\nDeletes sessions that have ended (revoked ones after the retention period), expired DPoP proofs and old authorization codes.',
 };
 
 /** Runs the command line; answers the exit code. */
@@ -121,6 +126,10 @@ export async function main(
   // The tables alone: no key is loaded or generated.
   if (command === 'db' && rest[0] === 'migrate' && rest.length === 1) return migrate(config, io);
   // Rows on the database alone, as db copy.
+  // Rows on the database alone: clients are registered before OAuth is turned on, and no key is needed (but
+  // `remove` ends sessions through the whole instance, below).
+  if (command === 'clients' && rest[0] !== 'remove')
+    return withDatabase(config, io, (database) => clientsCommand(rest, database.db, io, () => usage(io, 'clients')));
   if (command === 'users' && rest[0] === 'import')
     return withDatabase(config, io, (database) => importCommand(rest.slice(1), database.db, io, () => usage(io, 'users')));
   const runtime = await open(config, io);
@@ -183,7 +192,7 @@ async function serve(config: ServerConfig, io: { out: (s: string) => void; err: 
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const unsealed = await runtime.keys.unsealedCount().catch(() => 0);
-  const { summary, warnings } = startupSummary(
+  const { summary, warnings, notes } = startupSummary(
     runtime,
     `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     io.env,
@@ -191,6 +200,7 @@ async function serve(config: ServerConfig, io: { out: (s: string) => void; err: 
   );
   for (const warning of warnings) log.warn(warning);
   log.info(summary, 'tessera serve started');
+  for (const note of notes) log.info(note);
 
   const signal = await signalled;
   const start = Date.now();
@@ -413,6 +423,14 @@ async function run(
       io.out(`Ended ${ended.length} session(s) of ${user.username}.`);
       return 0;
     }
+    case 'clients remove':
+      return clientsCommand(
+        args,
+        runtime.database.db,
+        io,
+        () => usage(io, 'clients'),
+        (id) => endClientSessions(runtime.auth, runtime.database.db, id),
+      );
     case 'token decode': {
       if (rest[0] === undefined) return usage(io, 'token');
       io.out(decodeToken(rest[0], runtime.auth, now));
@@ -420,6 +438,8 @@ async function run(
     }
     case 'purge': {
       io.out(`Deleted ${await runtime.auth.purgeSessions()} ended session(s).`);
+      const rows = await purgeOAuth(runtime.database.db, now);
+      if (rows > 0) io.out(`Deleted ${rows} expired DPoP proof(s) and authorization code(s).`);
       return 0;
     }
     default:

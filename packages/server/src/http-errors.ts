@@ -65,8 +65,11 @@ export function send(reply: FastifyReply, result: HttpResult): FastifyReply {
   return reply.send(result.body);
 }
 
-/** The Fastify error handler: logs what is not the caller's fault, then answers. */
-export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * Logs what is not the caller's fault (a real fault, or a 5xx refusal) and answers the refusal, if `err` is one.
+ * Every error handler calls it (this one, the OAuth form endpoints', the authorization page's).
+ */
+export function logFailure(err: unknown, request: FastifyRequest): TesseraError | undefined {
   const refusal = asRefusal(err);
   if (refusal === undefined) request.log.error({ err }, 'unexpected error');
   else if (refusal.status >= 500) {
@@ -77,7 +80,12 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
       `request refused: ${problem ?? 'dependency unavailable'}`,
     );
   }
-  return send(reply, errorAnswer(refusal ?? err));
+  return refusal;
+}
+
+/** The Fastify error handler: logs what is not the caller's fault, then answers. */
+export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return send(reply, errorAnswer(logFailure(err, request) ?? err));
 }
 
 /** The Fastify not-found handler: 404 `not_found`. */

@@ -5,6 +5,7 @@
 // object per line and keep it with the instance's other lines; a multi-line block would reach them as
 // unparsed fragments, and a person reads the line through pino-pretty like every other.
 import { readFileSync } from 'node:fs';
+import { oauthOffLine } from './oauth/issuer.js';
 import type { Runtime } from './runtime.js';
 import { SETTINGS, unknownVariables } from './settings.js';
 
@@ -17,6 +18,8 @@ export interface StartupSummary {
   readonly alg: string;
   readonly kid: string;
   readonly transports: readonly string[];
+  /** The OAuth issuer, or `off` (oauth/issuer.ts). */
+  readonly oauth: string;
   readonly warnings: readonly string[];
 }
 
@@ -72,7 +75,10 @@ export function startupSummary(runtime: Runtime, url: string, env: Readonly<Reco
     alg: signing.alg,
     kid: signing.kid,
     transports: config.transports,
+    oauth: runtime.oauth === undefined ? 'off' : runtime.oauth.endpoints.issuer,
     warnings: [...logged, ...own],
   };
-  return { summary, warnings: own };
+  // OAuth off is a choice, not a fault: one line at `info` saying how to turn it on (docs/oauth.md "Turning it on").
+  const notes = runtime.oauth === undefined ? [oauthOffLine(config.issuer)] : [];
+  return { summary, warnings: own, notes };
 }

@@ -8,7 +8,7 @@ import { main } from '../src/cli.js';
 import { NOT_SETTINGS, SETTINGS } from '../src/settings.js';
 import { BASE_ENV, runCli } from './support/harness.js';
 
-const COMMANDS = ['serve', 'keys', 'users', 'sessions', 'token', 'db', 'purge'] as const;
+const COMMANDS = ['serve', 'keys', 'users', 'sessions', 'clients', 'token', 'db', 'purge'] as const;
 const SETTING_NAMES = Object.values(SETTINGS).map((s) => s.env);
 const known = (name: string): boolean =>
   SETTING_NAMES.includes(name) || NOT_SETTINGS.some((allowed) => (allowed.endsWith('_') ? name.startsWith(allowed) : name === allowed));

@@ -13,7 +13,7 @@ import { main } from '../src/cli.js';
 import { expectError } from './support/contract-suite.js';
 import { BASE_ENV, call, runCli, startServer } from './support/harness.js';
 
-const COMMANDS = ['serve', 'keys', 'users', 'sessions', 'token', 'db', 'purge'] as const;
+const COMMANDS = ['serve', 'keys', 'users', 'sessions', 'clients', 'token', 'db', 'purge'] as const;
 
 describe('tessera (in-process, beside a live server on the same SQLite file)', () => {
   const backend = sqliteBackend();

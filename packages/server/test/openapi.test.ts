@@ -11,6 +11,7 @@ import { sqliteBackend, type Answer } from '@tessera/test-kit';
 import type { TestServer } from '@tessera/test-kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startServer } from './support/harness.js';
+import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
 
 const REDOCLY = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'redocly');
 
@@ -174,5 +175,77 @@ describe('the OpenAPI document', () => {
     expect((await call(server.url, 'POST', '/auth/logout', { json: [1] })).body).toMatchObject({ error: 'token_missing' });
     const login = await call(server.url, 'POST', '/auth/login', { json: { username: 'someone', password: 'x'.repeat(4097) } });
     expect(login.status).toBe(422);
+  });
+});
+
+describe('the OpenAPI document with OAuth on', () => {
+  let server: OAuthServer;
+  let doc: Document;
+  let text: string;
+  const folder = mkdtempSync(join(tmpdir(), 'tessera-openapi-oauth-'));
+
+  beforeAll(async () => {
+    server = await startOAuthServer();
+    const reply = await call(server.url, 'GET', '/openapi.json');
+    text = reply.text;
+    doc = JSON.parse(text) as Document;
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const FORM_ENDPOINTS = ['/oauth/token', '/oauth/revoke', '/oauth/introspect'] as const;
+
+  it("passes Redocly's recommended rules with the OAuth operations in it: the whole document, no error and no warning", async () => {
+    const file = join(folder, 'openapi.json');
+    writeFileSync(file, text);
+    const report = await redoclyLint(file, folder);
+    expect(report.problems.map((p) => `${p.severity} ${p.ruleId} at ${p.location[0]?.pointer ?? '?'}: ${p.message}`)).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  });
+
+  it('describes the token, revocation and introspection endpoints: form bodies, client authentication, OAuth-shaped refusals', () => {
+    expect(doc.components.securitySchemes.oauthClientBasic).toMatchObject({ type: 'http', scheme: 'basic' });
+    for (const path of FORM_ENDPOINTS) {
+      const op = doc.paths[path]?.post;
+      expect(op, path).toBeDefined();
+      expect(op?.operationId, path).toMatch(/^oauth[A-Z]/);
+      expect(op?.security, path).toContainEqual({ oauthClientBasic: [] });
+      expect(op?.requestBody?.content['application/x-www-form-urlencoded'], path).toBeDefined();
+      for (const [status, response] of Object.entries(op?.responses ?? {})) {
+        if (Number(status) < 400) continue;
+        const schema = response.content?.['application/json']?.schema as ErrorSchema & { required?: string[] };
+        expect(schema.required, `${path} ${status}`).toEqual(['error', 'error_description']);
+        for (const code of schema.properties?.error?.enum ?? [])
+          expect(ERRORS[code as ErrorCode]?.status, `${path} ${status} ${code}`).toBe(Number(status));
+        if (status === '401') expect(response.headers, path).toHaveProperty('WWW-Authenticate');
+      }
+    }
+    const token = doc.paths['/oauth/token']?.post?.responses['400']?.content?.['application/json']?.schema.properties?.error?.enum;
+    expect(token).toEqual(
+      expect.arrayContaining(['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_dpop_proof', 'use_dpop_nonce']),
+    );
+  });
+
+  it('lists what the OAuth endpoints answer to bad requests of every kind', async () => {
+    const big = new URLSearchParams({ pad: 'x'.repeat(9 * 1024) }).toString();
+    for (const path of FORM_ENDPOINTS) {
+      const op = doc.paths[path]?.post as Operation;
+      for (const answer of [
+        await call(server.url, 'POST', path, { bearer: 'not-a-token' }),
+        await call(server.url, 'POST', path, { body: 'hello', contentType: 'text/plain' }),
+        await call(server.url, 'POST', path, { body: '{"a":' }),
+        await call(server.url, 'POST', path, { body: big, contentType: 'application/x-www-form-urlencoded' }),
+        await call(server.url, 'POST', path, { form: { client_id: 'nobody' } }),
+        await call(server.url, 'POST', path, { body: 'a=1&a=2', contentType: 'application/x-www-form-urlencoded' }),
+      ]) {
+        const response = op.responses[String(answer.status)];
+        expect(response, `${path} answered ${answer.status}: ${answer.text}`).toBeDefined();
+        expect(response?.content?.['application/json']?.schema.properties?.error?.enum, `${path} answered ${answer.text}`).toContain(
+          answer.json.error,
+        );
+      }
+    }
   });
 });

@@ -1,4 +1,4 @@
-// The server's own tables beside the library's sessions table: users and signing keys. Written
+// The server's own tables beside the library's sessions table: users, signing keys, OAuth. Written
 // once over Kysely for SQLite and Postgres; times are epoch milliseconds in int8.
 import type { MigrationSet } from '@tessera/auth/stores/sqlite';
 import { sql, type ColumnType, type Kysely, type Migration } from 'kysely';
@@ -75,11 +75,60 @@ export interface LegacyExchangesTable {
   exchanged_at: EpochMs;
 }
 
+/**
+ * An OAuth client registered with `tessera clients add` (docs/oauth.md "Clients"). The built-in `tessera-web`
+ * is never a row.
+ */
+export interface OAuthClientsTable {
+  client_id: string;
+  /** Hex SHA-256 of the secret of a confidential client (256 random bits); NULL for a public one. */
+  secret_hash: string | null;
+  /** 1 for a public client (authenticates with `none`), 0 for a confidential one. */
+  public: number;
+  /** 1 for a client of this deployment's own: no consent step. */
+  first_party: number;
+  /** JSON array of the redirect URIs, each compared exactly (the port of a loopback one aside, RFC 8252 §7.3). */
+  redirect_uris: string;
+  /** JSON array of the audiences whose tokens it may introspect. */
+  audiences: string;
+  created_at: EpochMs;
+}
+
+/** Authorization codes (RFC 6749 §4.1), stored hashed, single-use, bound to their client, redirect URI and PKCE challenge. */
+export interface OAuthCodesTable {
+  /** Hex SHA-256 of the code: the code itself is never stored. */
+  code_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  user_id: string;
+  scope: string | null;
+  /** The `dpop_jkt` the authorization request named (RFC 9449 §10), when it named one. */
+  jkt: string | null;
+  created_at: EpochMs;
+  expires_at: EpochMs;
+  used_at: MaybeEpochMs;
+  /** The session the code was exchanged for: a reused code revokes it (RFC 6749 §4.1.2). */
+  session_id: string | null;
+  /** The user's credential version read with the password at sign-in: the token request checks it still stands (docs/security.md). */
+  credential_version: ColumnType<number | string | null, number | null | undefined, number | null>;
+}
+
+/** DPoP proofs seen by the token endpoints, by key thumbprint and `jti`, until their `iat` window ends (RFC 9449 §11.1). */
+export interface DpopProofsTable {
+  jkt: string;
+  jti: string;
+  expires_at: EpochMs;
+}
+
 export interface ServerDatabase {
   tessera_users: UsersTable;
   tessera_keys: KeysTable;
   tessera_legacy_revoked: LegacyRevokedTable;
   tessera_legacy_exchanges: LegacyExchangesTable;
+  tessera_oauth_clients: OAuthClientsTable;
+  tessera_oauth_codes: OAuthCodesTable;
+  tessera_dpop_proofs: DpopProofsTable;
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -192,6 +241,47 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('exchanged_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0006_oauth': {
+    // OAuth clients, authorization codes and the DPoP replay store (docs/oauth.md). Booleans are integers,
+    // lists JSON text, times epoch milliseconds: the same columns on SQLite and Postgres.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('tessera_oauth_clients')
+        .addColumn('client_id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text')
+        .addColumn('public', 'integer', (c) => c.notNull())
+        .addColumn('first_party', 'integer', (c) => c.notNull())
+        .addColumn('redirect_uris', 'text', (c) => c.notNull())
+        .addColumn('audiences', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('tessera_oauth_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text')
+        .addColumn('jkt', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('session_id', 'text')
+        .addColumn('credential_version', 'bigint')
+        .execute();
+      // Expired codes are purged by time.
+      await db.schema.createIndex('tessera_oauth_codes_expires').on('tessera_oauth_codes').column('expires_at').execute();
+      await db.schema
+        .createTable('tessera_dpop_proofs')
+        .addColumn('jkt', 'text', (c) => c.notNull())
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tessera_dpop_proofs_pk', ['jkt', 'jti'])
+        .execute();
+      await db.schema.createIndex('tessera_dpop_proofs_expires').on('tessera_dpop_proofs').column('expires_at').execute();
     },
   },
 };

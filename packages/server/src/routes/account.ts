@@ -1,7 +1,9 @@
 // Registration, login, the caller's account and password change. Token handling is the library's
 // (the Fastify adapter and the session manager); this file holds only the account rules.
 import {
+  clientIdOf,
   InvalidCredentialsError,
+  jktOf,
   jsonResult,
   TokenRevokedError,
   tokenResult,
@@ -10,6 +12,7 @@ import {
   ValidationError,
   type AuthRequest,
   type LoginIdentity,
+  type TokenClaims,
   type Transport,
 } from '@tessera/auth';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -17,8 +20,9 @@ import { send } from '../http-errors.js';
 import { orLegacyAccess } from '../legacy/access.js';
 import type { Runtime } from '../runtime.js';
 import { LoginThrottle } from '../users/login-throttle.js';
+import { PasswordSignIn } from '../users/password-sign-in.js';
 import { checkNewPassword, normaliseLoginPassword } from '../users/password-policy.js';
-import { checkNewUsername, usernameKey } from '../users/username/index.js';
+import { checkNewUsername } from '../users/username/index.js';
 import type { User } from '../users/user-store.js';
 import { schemas } from './schemas.js';
 
@@ -28,13 +32,8 @@ function field<T>(result: { ok: true; value: T } | { ok: false; problem: string 
   return result.value;
 }
 
-/** The account a throttle counts for a login name as typed: look-alike spellings count as one. */
-function throttleAccount(value: unknown): string {
-  return typeof value === 'string' && value.length <= 1024 ? usernameKey(value) : 'invalid';
-}
-
 export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
-  const { users, hasher, auth, clock } = runtime;
+  const { users, hasher, auth, clock, firstParty } = runtime;
   const body = (request: FastifyRequest): Record<string, unknown> => (request.body ?? {}) as Record<string, unknown>;
   const throttle = new LoginThrottle(runtime.throttle, runtime.config, (err) => runtime.log.warn({ err: String(err) }, 'throttle reset failed'));
 
@@ -53,34 +52,12 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
     return send(reply, jsonResult(201, { id: user.id, username: user.username }));
   });
 
-  /** The credential check: same answer and same work for an unknown user and a wrong password. */
+  /** The credential check (users/password-sign-in.ts): same answer and same work for an unknown user and a wrong password. */
+  const signIn = new PasswordSignIn(runtime);
   const check = async (raw: unknown, request: AuthRequest): Promise<LoginIdentity | null> => {
     const input = (raw ?? {}) as Record<string, unknown>;
-    // Login applies no rule for new names or passwords: it finds whatever was stored.
-    const password = normaliseLoginPassword(input.password);
-    const ip = request.ip ?? 'unknown';
-    const attempt = await throttle.begin('login', throttleAccount(input.username), ip);
-    const user = await users.byUsername(input.username);
-    // An imported hash is checked against the password exactly as typed (hasher.ts `verifyLogin`).
-    const { ok, rehash } =
-      user !== undefined && user.disabledAt === null && password.ok && typeof input.password === 'string'
-        ? await hasher.verifyLogin(user.passwordHash, input.password, password.value)
-        : {
-            ok: await hasher.verifyNobody(
-              password.ok ? password.value : '',
-              password.ok && typeof input.password === 'string' ? input.password : undefined,
-            ),
-            rehash: false,
-          };
-    runtime.metrics.logins.inc({ result: ok ? 'success' : 'failure' });
-    if (!ok || user === undefined) return null;
-    await attempt.succeeded();
-    if (rehash && password.ok) {
-      // The imported hash is replaced by today's argon2id in this request; a password today's policy
-      // refuses still signs in, and the account asks for a new one (docs/migration.md).
-      const policy = checkNewPassword(input.password, { username: user.username, minLength: runtime.config.passwordMinLength });
-      await users.upgradePasswordHash(user.id, user.passwordHash, await hasher.hash(password.value), !policy.ok);
-    }
+    const user = await signIn.check(input.username, input.password, request.ip ?? 'unknown');
+    if (user === undefined) return null;
     // The cut-off (docs/security.md): the version read with the hash must still stand once the session
     // is stored, or a password change, disable or logout-all ran meanwhile and the session ends.
     const version = user.credentialVersion;
@@ -89,13 +66,17 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
   app.post('/auth/login', { schema: schemas.login }, app.tessera.login(check, { transports: runtime.config.transports }));
 
   app.get('/auth/me', { schema: schemas.me, preHandler: orLegacyAccess(runtime, app.tessera.required()) }, async (request, reply) => {
-    const user = app.tessera.identity(request).user as User;
+    const caller = app.tessera.identity(request);
+    const user = caller.user as User;
     const changeRequired = user.passwordChangeRequired ? { password_change_required: true } : {};
-    return send(reply, jsonResult(200, { id: user.id, username: user.username, roles: user.roles, ...changeRequired }));
+    // Roles stay with first-party clients, as in the tokens /oauth/token mints for the others.
+    const roles = (await firstParty.isFirstParty(caller.claims as TokenClaims)) ? user.roles : [];
+    return send(reply, jsonResult(200, { id: user.id, username: user.username, roles, ...changeRequired }));
   });
 
   app.post('/auth/password', { schema: schemas.password, preHandler: app.tessera.fresh() }, async (request, reply) => {
     const caller = app.tessera.identity(request);
+    await firstParty.require(caller.claims as TokenClaims);
     // Read afresh, not the guard's copy (up to a second old): the hash checked must be the current one.
     const user = await users.byId((caller.user as User).id);
     if (user === undefined || user.disabledAt !== null) throw new UserInvalidError();
@@ -111,9 +92,15 @@ export function accountRoutes(app: FastifyInstance, runtime: Runtime): void {
     if (version === undefined) throw superseded();
     await auth.revokeUserSessions(user.id, 'password_change');
     const transport = transportOf(request, caller.location, auth.config.cookies.names.refresh);
+    // The new session keeps the caller's client and DPoP key (verified by the guard): a bound session stays bound.
+    // A token without client_id predates clients and is the first-party client's.
+    const claims = caller.claims as TokenClaims;
+    const jkt = jktOf(claims);
     const tokens = await auth.openSession({
       sub: user.id,
       transport,
+      clientId: clientIdOf(claims),
+      ...(typeof jkt === 'string' ? { jkt } : {}),
       claims: { roles: [...user.roles] },
       userAgent: request.headers['user-agent'],
       ip: request.ip,

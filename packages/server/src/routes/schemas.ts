@@ -77,7 +77,11 @@ const tokens = {
   properties: {
     access_token: { type: 'string', description: 'bearer and hybrid transports.' },
     refresh_token: { type: 'string', description: 'bearer transport.' },
-    token_type: { type: 'string', enum: ['Bearer'] },
+    token_type: {
+      type: 'string',
+      enum: ['Bearer', 'DPoP'],
+      description: '`DPoP` when the request carried a DPoP proof: the tokens are bound to its key (RFC 9449 §5).',
+    },
     expires_in: { type: 'integer', description: 'Seconds until the access token expires.' },
     refresh_expires_in: { type: 'integer', description: 'Seconds until the refresh token expires.' },
     csrf_token: { type: 'string', description: `Cookie transports: echo it in ${CSRF_HEADER} on state-changing requests.` },
