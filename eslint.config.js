@@ -37,7 +37,7 @@ const layer = (files, patterns, ignores) => ({
   rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
 });
 
-const LAYERED = ['protocol', 'internal', 'core', 'stores', 'adapters', 'client'].map((folder) => `${LIB}/${folder}/**/*.ts`);
+const LAYERED = ['protocol', 'internal', 'core', 'stores', 'adapters', 'client', 'remote'].map((folder) => `${LIB}/${folder}/**/*.ts`);
 
 export default tseslint.config(
   {
@@ -129,6 +129,16 @@ export default tseslint.config(
       never(STORE, 'The client imports no store or database driver'),
       never(anyOf(ADAPTER, FRAMEWORK), 'The client imports no adapter or framework'),
       never(SERVER, 'The client imports no server module'),
+    ],
+  ),
+  layer(
+    // The verify-only entry loads on Node, Bun, Deno and workerd: no store, driver, framework, adapter or client.
+    [`${LIB}/remote/**/*.ts`],
+    [
+      never(anyOf(STORE, FRAMEWORK), 'The remote verifier imports no store, driver or framework'),
+      never(ADAPTER, 'The remote verifier imports no adapter'),
+      never(CLIENT, 'The remote verifier imports no client module'),
+      never(SERVER, 'The remote verifier imports no server module'),
     ],
   ),
   // The rest of the library (src/index.ts, the tests) only keeps away from the server.

@@ -15,6 +15,7 @@ const ENTRIES: Record<string, readonly string[]> = {
   'index.ts': [
     'TesseraOptions',
     'SessionOptions',
+    'DpopOptions',
     'KeyOptions',
     'KeyInput',
     'KeyRingInput',
@@ -31,6 +32,8 @@ const ENTRIES: Record<string, readonly string[]> = {
   'stores/redis/index.ts': ['RedisBusOptions', 'RedisThrottleOptions', 'RedisConnectionOptions', 'RedisTimingOptions'],
   'client/index.ts': ['ClientOptions', 'CookieJarOptions'],
   'client/legacy.ts': ['LegacyExchangeOptions'],
+  'client/dpop.ts': ['DpopBindingOptions'],
+  'remote/index.ts': ['RemoteVerifierOptions', 'RemoteDpopOptions'],
   'adapters/fastify.ts': ['FastifyTesseraOptions'],
   'adapters/nest/index.ts': ['TesseraModuleOptions', 'TesseraModuleAsyncOptions'],
   'adapters/next/index.ts': ['NextTesseraOptions', 'ProxyOptions', 'RequireSessionOptions', 'SessionOptions'],

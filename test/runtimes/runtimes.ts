@@ -2,6 +2,7 @@
 // runner (runner.ts) with the scratch app's node_modules; serve.ts says how that runtime listens.
 import { join } from 'node:path';
 import type { HostName } from './serve.js';
+import { prepareWorkerd } from './workerd.js';
 
 /** The repository's node_modules/.bin, where the runtimes' npm packages put their binaries. */
 const BIN = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
@@ -32,4 +33,6 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
       'deno',
     ],
   },
+  // `workerd test` over a config of the runner bundled whole (workerd.ts); it prints what the test handler logs.
+  { name: 'workerd', command: (runner) => [join(BIN, 'workerd'), 'test', prepareWorkerd(join(BIN, 'workerd'), runner)] },
 ];

@@ -25,7 +25,30 @@ interface DenoGlobal {
   ): { readonly addr: { readonly port: number }; shutdown(): Promise<void> };
 }
 
-const runtimeGlobals = globalThis as { Bun?: BunGlobal; Deno?: DenoGlobal };
+const runtimeGlobals = globalThis as { Bun?: BunGlobal; Deno?: DenoGlobal; navigator?: { userAgent?: unknown } };
+
+/** Whether this is Cloudflare's workerd (its navigator says so; it has no other global of its own). */
+export function onWorkerd(): boolean {
+  return runtimeGlobals.navigator?.userAgent === 'Cloudflare-Workers';
+}
+
+/**
+ * workerd cannot listen from inside a worker: its config binds a socket to the worker itself (workerd.ts), and
+ * the worker's fetch handler passes each request to the handler `serve` registered. The worker's test handler
+ * sets the socket's URL and the version first.
+ */
+const workerd: { url: string; version: string; handler: FetchHandler | undefined } = { url: '', version: '', handler: undefined };
+
+/** Set by the worker's test handler before the cases run. */
+export function setWorkerd(facts: { url: string; version: string }): void {
+  workerd.url = facts.url;
+  workerd.version = facts.version;
+}
+
+/** The worker's fetch handler: the handler `serve` registered, or 503. */
+export function workerdFetch(request: Request): Response | Promise<Response> {
+  return workerd.handler === undefined ? new Response('nothing served', { status: 503 }) : workerd.handler(request);
+}
 
 /** One runtime: how to tell it is the one running, its version, and how it serves. */
 export interface RuntimeHost {
@@ -47,7 +70,7 @@ function deno(): DenoGlobal {
 /** The runtimes the runner knows, by the name the driver passes it. */
 export const HOSTS = {
   node: {
-    detect: () => runtimeGlobals.Bun === undefined && runtimeGlobals.Deno === undefined,
+    detect: () => runtimeGlobals.Bun === undefined && runtimeGlobals.Deno === undefined && !onWorkerd(),
     version: () => process.versions.node,
     serve: async (fetch) => {
       const { serve } = await import('@hono/node-server');
@@ -81,6 +104,20 @@ export const HOSTS = {
     serve: async (fetch) => {
       const server = deno().serve({ hostname: '127.0.0.1', port: 0, onListen: () => undefined }, fetch);
       return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+    },
+  },
+  workerd: {
+    detect: onWorkerd,
+    version: () => workerd.version,
+    serve: async (fetch) => {
+      if (workerd.handler !== undefined) throw new TypeError('workerd serves one handler at a time');
+      workerd.handler = fetch;
+      return {
+        url: workerd.url,
+        close: async () => {
+          workerd.handler = undefined;
+        },
+      };
     },
   },
 } satisfies Record<string, RuntimeHost>;

@@ -26,7 +26,9 @@ describe('@tessera/auth exports', () => {
         'ConfigError',
         'CsrfError',
         'DEFAULTS',
+        'DPOP_ALGORITHMS',
         'ERRORS',
+        'FIRST_PARTY_CLIENT',
         'FreshTokenRequiredError',
         'HeadersTooLargeError',
         'InsufficientScopeError',
@@ -36,6 +38,7 @@ describe('@tessera/auth exports', () => {
         'InvalidGrantError',
         'InvalidScopeError',
         'InvalidRequestError',
+        'JwksUnavailableError',
         'LegacyCutoverEndedError',
         'LegacyTokenReusedError',
         'NotFoundError',
@@ -83,7 +86,10 @@ describe('@tessera/auth exports', () => {
         'handleRefresh',
         'importKey',
         'importRefreshKey',
+        'clientIdOf',
         'jsonResult',
+        'jktOf',
+        'jwkThumbprint',
         'loggedOutResult',
         'parseDuration',
         'refusalOf',
@@ -105,6 +111,7 @@ describe('@tessera/auth exports', () => {
       'COOKIE_NAMES',
       'CSRF_HEADER',
       'ERRORS',
+      'FIRST_PARTY_CLIENT',
       'SECURE_COOKIE_PREFIX',
       'TRANSPORTS',
       'isTransport',
@@ -113,8 +120,9 @@ describe('@tessera/auth exports', () => {
 
   it('offers the memory store as its own entry point', async () => {
     expect(await nodeImport('@tessera/auth/stores/memory')).toEqual(['memoryBus', 'memoryStore', 'memoryThrottle']);
-    expect(await nodeImport('@tessera/auth/stores/sqlite')).toEqual(['sqlStore', 'sqliteStore']);
-    expect(await nodeImport('@tessera/auth/stores/postgres')).toEqual(['postgresStore', 'sqlStore']);
+    // recordRevocationEvents: revocation-feed events in an application's own transaction (the server's key withdrawals).
+    expect(await nodeImport('@tessera/auth/stores/sqlite')).toEqual(['recordRevocationEvents', 'sqlStore', 'sqliteStore']);
+    expect(await nodeImport('@tessera/auth/stores/postgres')).toEqual(['postgresStore', 'recordRevocationEvents', 'sqlStore']);
     expect(await nodeImport('@tessera/auth/stores/sql')).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
     expect(await nodeImport('@tessera/auth/stores/redis')).toEqual(['redisBus', 'redisThrottle']);
   });
@@ -122,6 +130,24 @@ describe('@tessera/auth exports', () => {
   it('offers each framework adapter as its own entry point', async () => {
     expect(await nodeImport('@tessera/auth/client')).toEqual(['ClientError', 'CookieJar', 'TesseraClient', 'createClient', 'readError']);
     expect(await nodeImport('@tessera/auth/client/legacy')).toEqual(['exchangeLegacyToken']);
+    expect(await nodeImport('@tessera/auth/client/dpop')).toEqual(['createDpop']);
+    expect(await nodeImport('@tessera/auth/remote')).toEqual([
+      'ERRORS',
+      'InsufficientScopeError',
+      'JwksUnavailableError',
+      'RemoteVerifier',
+      'RevocationsUnavailableError',
+      'TesseraError',
+      'TokenExpiredError',
+      'TokenInvalidError',
+      'TokenMissingError',
+      'TokenNotYetValidError',
+      'TokenRevokedError',
+      'TokenTypeError',
+      'createRemoteVerifier',
+      'nodeBackend',
+      'webCryptoBackend',
+    ]);
     for (const framework of ['express', 'fastify']) expect(await nodeImport(`@tessera/auth/${framework}`)).toEqual(['TesseraHttpError', 'tessera']);
     expect(await nodeImport('@tessera/auth/hono')).toEqual(['TesseraHTTPException', 'tessera']);
     expect(await nodeImport('@tessera/auth/nest')).toEqual([
