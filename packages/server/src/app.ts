@@ -6,9 +6,11 @@ import { tessera } from '@tessera/auth/fastify';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { openApiOptions } from './docs/openapi.js';
 import { handleClientError, handleConnect, handleError, handleNotFound, hostRefusal } from './http-errors.js';
+import { oauthRoutes } from './oauth/routes.js';
 import { accountRoutes } from './routes/account.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { operationRoutes } from './routes/operations.js';
+import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { Runtime } from './runtime.js';
 import { traceTessera } from './telemetry/routes.js';
@@ -67,11 +69,13 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
       const origin = request.headers.origin;
       if (origin === undefined || !allowed.has(origin)) return;
       reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-allow-credentials', 'true');
+      // A single-page app on another origin reads the DPoP nonce challenge (RFC 9449 §8) and the Basic/DPoP challenges.
+      reply.header('access-control-expose-headers', 'dpop-nonce, www-authenticate');
       if (request.method === 'OPTIONS') {
         return reply
           .code(204)
           .header('access-control-allow-methods', 'GET, POST, DELETE')
-          .header('access-control-allow-headers', `authorization, content-type, ${CSRF_HEADER}`)
+          .header('access-control-allow-headers', `authorization, content-type, dpop, ${CSRF_HEADER}`)
           .header('access-control-max-age', '600')
           .send();
       }
@@ -96,5 +100,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   sessionRoutes(app, runtime);
   exchangeRoutes(app, runtime);
   operationRoutes(app, runtime);
+  // The revocation feed for resource servers, outside /auth and the token guard; only with TESSERA_REVOCATIONS_TOKEN.
+  revocationRoutes(app, runtime);
+  // Only while TESSERA_ISSUER turns OAuth on (oauth/issuer.ts).
+  oauthRoutes(app, runtime);
   return app;
 }

@@ -1,12 +1,15 @@
 // Everything a server instance holds: database, keys, Tessera, throttle, hasher, metrics, logger.
 // Built once from the configuration; the Fastify app and the CLI both use it.
-import { createTessera, systemClock, type Clock, type Tessera } from '@tessera/auth';
+import { createTessera, systemClock, type Clock, type RevocationBus, type Tessera } from '@tessera/auth';
 import { memoryThrottle, type Throttle } from '@tessera/auth/stores/memory';
 import { redisBus, redisThrottle } from '@tessera/auth/stores/redis';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type Database } from './db/connect.js';
 import { KeyStore, keyStoreOptions, type LoadedKeys } from './keys/key-store.js';
 import { Metrics } from './metrics.js';
+import { SqlDpopReplayStore } from './oauth/dpop-replay-store.js';
+import { FirstPartyCheck } from './oauth/first-party.js';
+import { createOAuthRuntime, dpopNonceSecret, purgeOAuth, type OAuthRuntime } from './oauth/oauth-runtime.js';
 import { RedisHealth, redisWhere } from './redis-health.js';
 import type { ServerConfig } from './settings.js';
 import { PasswordHasher } from './users/hasher.js';
@@ -25,6 +28,10 @@ export interface Runtime {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly clock: Clock;
+  /** OAuth clients, issuer and endpoints; undefined while TESSERA_ISSUER does not turn OAuth on (oauth/issuer.ts). */
+  readonly oauth: OAuthRuntime | undefined;
+  /** Whether a token's client may manage the account (password, devices, logout-all): first-party clients only. */
+  readonly firstParty: FirstPartyCheck;
   /** Reloads the keys if any changed in the database (rotation or revocation by another process). */
   reloadKeys(): Promise<boolean>;
   /**
@@ -36,6 +43,10 @@ export interface Runtime {
   readonly draining: boolean;
   /** Marks the instance as draining; it never becomes ready again. */
   startDraining(): void;
+  /** Runs `listener` once draining starts: the revocation feed closes its streams, so a drain never waits on them. */
+  onDrain(listener: () => void): void;
+  /** The Redis revocation bus when configured: it may wake the revocation feed early (SQL stays the truth). */
+  readonly bus: RevocationBus | undefined;
   /** Stops the timers and closes the stores (sessions, revocation bus, throttle), logging each step. */
   close(): Promise<void>;
 }
@@ -65,6 +76,7 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
   const database = await openDatabase(config.databaseUrl);
   const timers: NodeJS.Timeout[] = [];
   let draining = false;
+  const drainListeners: (() => void)[] = [];
   try {
     const keys = new KeyStore(database.db, keyStoreOptions(config));
     await keys.ensure(clock.now());
@@ -108,6 +120,8 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       redisOptions === undefined
         ? memory
         : redisThrottle({ ...redisOptions, fallback: memory, onFallback: () => health?.fallback('throttle'), onError: () => health?.check() });
+    const refreshSecret = loaded.refresh.signing.signingKey;
+    if (refreshSecret === undefined) throw new Error('The current refresh-token key has no secret: run `tessera keys list`.');
     const auth = createTessera({
       keys: rings.access,
       refreshKey: rings.refresh,
@@ -120,6 +134,9 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       reuseGrace: config.reuseGrace,
       cookies: { secure: config.cookieSecure },
       publicOrigins: config.publicOrigins,
+      // DPoP (RFC 9449): the nonce secret derived from the refresh key, so every instance agrees; proofs recorded
+      // in the shared database as well as in each process's memory, so a replay to another instance is refused.
+      dpop: { mode: config.dpop, nonceSecret: dpopNonceSecret(refreshSecret), replayStore: new SqlDpopReplayStore(database.db) },
       clock,
       sessions: {
         // Measured: a span and a latency observation per store call (telemetry/stores.ts).
@@ -158,8 +175,11 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       timers.push(
         setInterval(
           () =>
-            void auth.purgeSessions().then(
-              (n) => n > 0 && log.info({ deleted: n }, 'ended sessions purged'),
+            void Promise.all([auth.purgeSessions(), purgeOAuth(database.db, clock.now())]).then(
+              ([n, rows]) => {
+                if (n > 0) log.info({ deleted: n }, 'ended sessions purged');
+                if (rows > 0) log.info({ deleted: rows }, 'expired DPoP proofs and authorization codes purged');
+              },
               (err: unknown) => log.warn({ err: String(err) }, 'purge failed'),
             ),
           config.purgeInterval * 1000,
@@ -178,6 +198,8 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       metrics,
       log,
       clock,
+      oauth: createOAuthRuntime(config.issuer, database.db),
+      firstParty: new FirstPartyCheck(database.db),
       reloadKeys,
       async readiness() {
         const checks: Record<string, boolean> = {};
@@ -193,8 +215,14 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
         return draining;
       },
       startDraining() {
+        if (draining) return;
         draining = true;
+        for (const listener of drainListeners) listener();
       },
+      onDrain(listener) {
+        drainListeners.push(listener);
+      },
+      bus,
       async close() {
         for (const timer of timers) clearInterval(timer);
         const step = (what: string, closing: Promise<void>): Promise<void> =>

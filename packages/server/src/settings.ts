@@ -46,6 +46,8 @@ export interface ServerConfig {
   readonly secret: string | undefined;
   readonly issuer: string;
   readonly audience: string;
+  /** DPoP at the token endpoints and /auth/login, /auth/refresh (RFC 9449). */
+  readonly dpop: 'off' | 'allowed' | 'required';
   readonly transports: readonly Transport[];
   readonly reuseGrace: number;
   readonly leeway: number;
@@ -65,6 +67,7 @@ export interface ServerConfig {
   readonly hashConcurrency: number;
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
+  readonly revocationsToken: string | undefined;
   readonly logLevel: string;
   readonly purgeInterval: number;
   readonly drainTimeout: number;
@@ -182,12 +185,21 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
   issuer: {
     env: 'TESSERA_ISSUER',
     default: 'urn:tessera',
-    ...option('issuer'),
+    ...option('issuer', {
+      doc: 'The `iss` of every token; fixed, so every instance agrees. An https URL without query or fragment (or `http://127.0.0.1:<port>` for tests) also turns OAuth on: the endpoints are built from it, never from Host. Changing it invalidates live tokens.',
+    }),
   },
   audience: {
     env: 'TESSERA_AUDIENCE',
     default: 'urn:tessera:api',
     ...option('audience'),
+  },
+  dpop: {
+    env: 'TESSERA_DPOP',
+    default: 'allowed',
+    ...option('dpop.mode', {
+      doc: 'DPoP (RFC 9449) at /oauth/token, /auth/login and /auth/refresh: `off` ignores proofs, `allowed` binds the tokens to the key of a proof when one is sent, `required` refuses requests without one.',
+    }),
   },
   transports: {
     env: 'TESSERA_TRANSPORT',
@@ -280,6 +292,13 @@ export const SETTINGS: { readonly [K in keyof ServerConfig]: Setting<ServerConfi
     default: undefined,
     doc: 'Serve `/metrics` on this separate port (bound to TESSERA_HOST) without a token.',
     check: integer(1, 65535),
+  },
+  revocationsToken: {
+    env: 'TESSERA_REVOCATIONS_TOKEN',
+    default: undefined,
+    doc: '`GET /revocations`, the revocation feed for resource servers, answers requests bearing this token; unset: the feed is off (404).',
+    check: own((value) => (value.length >= 32 ? value : refuse('at least 32 characters, so it cannot be guessed'))),
+    secret: true,
   },
   logLevel: {
     env: 'TESSERA_LOG_LEVEL',
@@ -463,6 +482,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (withoutCors.length > 1)
       problems.push(
         `TESSERA_PUBLIC_ORIGINS lists ${withoutCors.join(', ')}, which TESSERA_CORS_ORIGINS does not, but a page on another origin needs CORS to use cookie credentials: add to TESSERA_CORS_ORIGINS every public origin except the server's own (at most one may be left out).`,
+      );
+    // A cookie login cannot carry DPoP-bound tokens (no script sends an HttpOnly cookie as DPoP), so required DPoP
+    // with cookies as the only transport would refuse every login.
+    if (config.dpop === 'required' && config.transports.every((t) => t === 'cookie'))
+      problems.push(
+        'TESSERA_DPOP=required refuses every cookie login, and TESSERA_TRANSPORT allows only cookie: add bearer or hybrid to TESSERA_TRANSPORT, or set TESSERA_DPOP=allowed.',
       );
     // A verifier that cached the JWKS just before a key was published must have fetched it again before
     // that key signs: the cache lifetime fits in the publish delay, with room for a refetch (docs/architecture.md "Keys").

@@ -42,7 +42,8 @@ describe('loadConfig', () => {
       publicOrigins: [],
       trustProxy: false,
     });
-    for (const unset of [config.redisUrl, config.secret, config.keysSecret, config.metricsToken, config.metricsPort]) expect(unset).toBeUndefined();
+    for (const unset of [config.redisUrl, config.secret, config.keysSecret, config.metricsToken, config.metricsPort, config.revocationsToken])
+      expect(unset).toBeUndefined();
     expect(typeof config.issuer).toBe('string');
     expect(config.issuer).not.toMatch(/127\.0\.0\.1|localhost|8000/);
     expect(typeof config.audience).toBe('string');
@@ -50,7 +51,7 @@ describe('loadConfig', () => {
   });
 
   it('resolves every default to exactly the values it had before the settings table took its checks from the library', () => {
-    // Settings without a default (TESSERA_REDIS_URL, _SECRET, _KEYS_SECRET, _METRICS_TOKEN, _METRICS_PORT) stay absent.
+    // Settings without a default (TESSERA_REDIS_URL, _SECRET, _KEYS_SECRET, _METRICS_TOKEN, _METRICS_PORT, _REVOCATIONS_TOKEN) stay absent.
     expect(loadConfig({})).toStrictEqual({
       port: 8000,
       host: '127.0.0.1',
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       alg: 'EdDSA',
       issuer: 'urn:tessera',
       audience: 'urn:tessera:api',
+      dpop: 'allowed',
       transports: ['bearer', 'hybrid'],
       reuseGrace: 10,
       leeway: 0,
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
       TESSERA_SECRET: SECRET,
       TESSERA_ISSUER: 'https://auth.example',
       TESSERA_AUDIENCE: 'https://api.example',
+      TESSERA_DPOP: 'required',
       TESSERA_TRANSPORT: ' cookie , bearer ',
       TESSERA_REUSE_GRACE: '0',
       TESSERA_LEEWAY: '30s',
@@ -121,6 +124,7 @@ describe('loadConfig', () => {
       secret: SECRET,
       issuer: 'https://auth.example',
       audience: 'https://api.example',
+      dpop: 'required',
       transports: ['cookie', 'bearer'],
       reuseGrace: 0,
       leeway: 30,
@@ -143,11 +147,13 @@ describe('loadConfig', () => {
       TESSERA_LOGIN_LIMIT: '0/15m',
       TESSERA_HASH_CONCURRENCY: '0',
       TESSERA_LOG_LEVEL: 'loud',
+      TESSERA_DPOP: 'sometimes',
     });
-    expect(found).toHaveLength(10);
+    expect(found).toHaveLength(11);
     const byName = new Map(found.map((p) => [/^(TESSERA_[A-Z_]+) /.exec(p)?.[1], p]));
     expect(byName.get('TESSERA_ACCESS_TTL')).toMatch(/duration.*\(got "soon"\)\.$/);
     expect(byName.get('TESSERA_PORT')).toMatch(/from 0 to 65535 \(got "99999"\)\.$/);
+    expect(byName.get('TESSERA_DPOP')).toMatch(/^TESSERA_DPOP must be one of off, allowed.*required.*\(got "sometimes"\)\.$/);
     expect(byName.get('TESSERA_ALG')).toMatch(/EdDSA, ES256, RS256, HS256 \(got "none"\)\.$/);
     for (const name of [
       'TESSERA_TRANSPORT',
@@ -199,6 +205,7 @@ describe('loadConfig', () => {
       [{ TESSERA_REFRESH_TTL: '31d' }, /^TESSERA_REFRESH_TTL .* cannot exceed TESSERA_SESSION_MAX_AGE/],
       [{ TESSERA_REUSE_GRACE: '301s' }, /^TESSERA_REUSE_GRACE must be at most 300s/],
       [{ TESSERA_METRICS_TOKEN: 'short' }, /^TESSERA_METRICS_TOKEN must be at least 16 characters/],
+      [{ TESSERA_DPOP: 'required', TESSERA_TRANSPORT: 'cookie' }, /^TESSERA_DPOP=required refuses every cookie login/],
     ];
     for (const [env, expected] of cases) expect(problems(env), JSON.stringify(env)).toEqual([expect.stringMatching(expected)]);
   });

@@ -94,6 +94,15 @@ async function copyRows(source: Database, target: Database): Promise<CopiedTable
           rows += page.length;
           if (page.length < batch) break;
         }
+        // A serial column (the revocation feed's ids, its cursor) counts on from the copied rows and never reuses one
+        // (SQLite's AUTOINCREMENT follows explicit ids by itself).
+        if (target.dialect === 'postgres' && rows > 0)
+          for (const column of columns) {
+            const { rows: serial } = await sql<{ seq: string | null }>`select pg_get_serial_sequence(${table}, ${column.name}) as seq`.execute(dst);
+            const seq = serial[0]?.seq;
+            if (seq !== null && seq !== undefined)
+              await sql`select setval(${seq}::regclass, (select max(${sql.ref(column.name)}) from ${sql.table(table)})::bigint)`.execute(dst);
+          }
         copied.push({ table, rows });
       }
       return copied;

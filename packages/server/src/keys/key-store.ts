@@ -4,6 +4,7 @@
 // records how long those live), and revocation that withdraws a key at once.
 import { randomBytes } from 'node:crypto';
 import { createKeyRing, exportPrivateJwk, generateKey, generateRefreshKey, importKey, type Algorithm, type Key, type KeyRing } from '@tessera/auth';
+import { recordRevocationEvents, type SqlDialectName } from '@tessera/auth/stores/sqlite';
 import type { Kysely } from 'kysely';
 import { ms, type ServerDatabase } from '../db/schema.js';
 import type { ServerConfig } from '../settings.js';
@@ -50,6 +51,8 @@ export interface KeyStoreOptions {
   tokenLife: number;
   /** Seconds `schedule` publishes a key before it signs (TESSERA_KEY_PUBLISH_DELAY). */
   publishDelay: number;
+  /** The database behind the Kysely instance: how a withdrawal writes its revocation-feed event. */
+  dialect: SqlDialectName;
 }
 
 /** The KeyStore options a configuration implies. */
@@ -60,6 +63,7 @@ export function keyStoreOptions(config: ServerConfig): KeyStoreOptions {
     sealing: sealingKey(config.keysSecret),
     tokenLife: config.accessTtl + config.leeway,
     publishDelay: config.keyPublishDelay,
+    dialect: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres',
   };
 }
 
@@ -307,14 +311,23 @@ export class KeyStore {
     }
   }
 
-  /** Withdraws a key at once: tokens it signed stop verifying on every instance after reload. */
+  /**
+   * Withdraws a key at once: tokens it signed stop verifying on every instance after reload, and on
+   * resource servers as soon as the revocation feed carries the `key` event written in the same transaction.
+   */
   async revoke(kid: string, now: number): Promise<KeyInfo | undefined> {
-    const row = await this.#db
-      .updateTable('tessera_keys')
-      .set({ status: 'revoked', retired_at: now, expires_at: now })
-      .where('kid', '=', kid)
-      .returning('kid')
-      .executeTakeFirst();
+    const row = await this.#db.transaction().execute(async (trx) => {
+      const withdrawn = await trx
+        .updateTable('tessera_keys')
+        .set({ status: 'revoked', retired_at: now, expires_at: now })
+        .where('kid', '=', kid)
+        .where('status', '!=', 'revoked')
+        .returning(['kid', 'purpose'])
+        .executeTakeFirst();
+      // Refresh keys are never published: only an access key's withdrawal matters to resource servers.
+      if (withdrawn?.purpose === 'access') await recordRevocationEvents(trx, this.#options.dialect, [{ kind: 'key', ref: kid, at: now }]);
+      return withdrawn ?? (await trx.selectFrom('tessera_keys').select('kid').where('kid', '=', kid).executeTakeFirst());
+    });
     if (row === undefined) return undefined;
     // A revoked signing key leaves a gap: a fresh key takes its place at once.
     await this.ensure(now);
