@@ -172,11 +172,14 @@ describe.each(['node', 'webcrypto'] as const)('backend %s', (backend) => {
     // Past the bound (10 min, not the day asked for): served from the copy while one fetch revalidates.
     clock.advance(2 * 60_000);
     await v.verify(await token(by, { exp: NOW_S + 3000, n: 2 }));
-    await expect.poll(() => server.hits).toBe(2);
+    // Counted by the server on arrival: wait until the verifier has stored that copy too, so the next fetch is a new one.
+    await expect.poll(() => events.filter((e) => e.type === 'jwks_fetched').length).toBe(2);
+    expect(server.hits).toBe(2);
     server.set({ headers: { 'cache-control': 'no-store' } });
     clock.advance(11 * 60_000);
     await v.verify(await token(by, { exp: NOW_S + 3000, n: 3 }));
-    await expect.poll(() => server.hits).toBe(3);
+    await expect.poll(() => events.filter((e) => e.type === 'jwks_fetched').length).toBe(3);
+    expect(server.hits).toBe(3);
     // no-store counts as the minimum (30 s): still fresh 20 s later.
     clock.advance(20_000);
     await v.verify(await token(by, { exp: NOW_S + 3000, n: 4 }));
