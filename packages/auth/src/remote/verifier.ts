@@ -60,7 +60,7 @@ const JWT_TYP = /^(?:application\/)?(?:jwt|at\+jwt)$/i;
 export class RemoteVerifier<Claims extends object = object> implements VerifyOnlyAuthenticator<Claims> {
   /** A verifier only: adapters give it guards, never login, refresh or logout handlers. */
   readonly verifyOnly = true as const;
-  /** The resolved options. */
+  /** The resolved options; `revocationsToken` reads `'[redacted]'` when set, so logging the verifier never prints the secret. */
   readonly options: RemoteVerifierSettings;
   /** What the guards read: where the access token is looked for (refresh tokens are never taken here). */
   readonly config: { readonly locations: { readonly access: readonly TokenLocation[]; readonly refresh: readonly TokenLocation[] } };
@@ -77,7 +77,8 @@ export class RemoteVerifier<Claims extends object = object> implements VerifyOnl
 
   constructor(options: RemoteVerifierOptions, revocations?: RevocationFactory) {
     const resolved = resolveRemoteOptions(options);
-    this.options = resolved;
+    // The secret goes to the feed below and nowhere else.
+    this.options = Object.freeze({ ...resolved, revocationsToken: resolved.revocationsToken === undefined ? undefined : '[redacted]' });
     this.config = Object.freeze({ locations: Object.freeze({ access: resolved.locations, refresh: [] }) });
     this.#jwks = new JwksCache({
       url: resolved.jwksUrl,

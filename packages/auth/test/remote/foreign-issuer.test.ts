@@ -1,6 +1,7 @@
 // The remote verifier against a foreign issuer: a JWKS and tokens made by `jose`, served by a tiny static
 // server; then the JWKS rules (keys ignored, Cache-Control bounds, cooldown, shared fetches, size and time
 // limits, stale-while-revalidate, maxStale). Every case runs on both key backends (node:crypto, WebCrypto).
+import { inspect } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/core/clock.js';
@@ -279,5 +280,26 @@ describe('options', () => {
     expect(text).toMatch(/HS256 is never taken from a JWKS/);
     expect(text).toMatch(/maxStale must be a duration/);
     expect(text).toMatch(/revocationsUrl needs revocationsToken/);
+  });
+});
+
+describe('the feed secret', () => {
+  it('goes to the feed and is never shown by the verifier (its options, JSON, util.inspect)', async () => {
+    const secret = 's'.repeat(40);
+    const v = createRemoteVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwksUrl: 'http://127.0.0.1:9/jwks.json',
+      revocationsUrl: 'http://127.0.0.1:9/revocations',
+      revocationsToken: secret,
+      log: false,
+    });
+    try {
+      expect(v.options.revocationsToken).toBe('[redacted]');
+      expect(JSON.stringify(v.options)).not.toContain(secret);
+      expect(inspect(v, { depth: 10 })).not.toContain(secret);
+    } finally {
+      await v.close();
+    }
   });
 });
