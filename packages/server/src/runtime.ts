@@ -120,8 +120,7 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       redisOptions === undefined
         ? memory
         : redisThrottle({ ...redisOptions, fallback: memory, onFallback: () => health?.fallback('throttle'), onError: () => health?.check() });
-    const refreshSecret = loaded.refresh.signing.signingKey;
-    if (refreshSecret === undefined) throw new Error('The current refresh-token key has no secret: run `tessera keys list`.');
+    if (loaded.refresh.signing.signingKey === undefined) throw new Error('The current refresh-token key has no secret: run `tessera keys list`.');
     const auth = createTessera({
       keys: rings.access,
       refreshKey: rings.refresh,
@@ -134,9 +133,10 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       reuseGrace: config.reuseGrace,
       cookies: { secure: config.cookieSecure },
       publicOrigins: config.publicOrigins,
-      // DPoP (RFC 9449): the nonce secret derived from the refresh key, so every instance agrees; proofs recorded
-      // in the shared database as well as in each process's memory, so a replay to another instance is refused.
-      dpop: { mode: config.dpop, nonceSecret: dpopNonceSecret(refreshSecret), replayStore: new SqlDpopReplayStore(database.db) },
+      // DPoP (RFC 9449): the nonce secret derived from the refresh key the ring holds now (it follows key reloads),
+      // so every instance agrees; proofs recorded in the shared database as well as in each process's memory, so a
+      // replay to another instance is refused.
+      dpop: { mode: config.dpop, nonceSecret: dpopNonceSecret(rings.refresh), replayStore: new SqlDpopReplayStore(database.db) },
       clock,
       sessions: {
         // Measured: a span and a latency observation per store call (telemetry/stores.ts).

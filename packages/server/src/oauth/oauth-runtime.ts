@@ -1,6 +1,7 @@
 // What an instance holds for OAuth when TESSERA_ISSUER turns it on (docs/oauth.md "Turning it on"), and the
 // pieces it holds either way: the DPoP replay store and nonce secret (DPoP works at /auth/* with OAuth off too).
-import { hkdfSync, type KeyObject } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
+import type { Key, KeyRing } from '@tessera/auth';
 import type { Kysely } from 'kysely';
 import { answered } from '../db/connect.js';
 import type { ServerDatabase } from '../db/schema.js';
@@ -25,13 +26,25 @@ export function createOAuthRuntime(issuer: string, db: Kysely<ServerDatabase>): 
 }
 
 /**
- * The DPoP nonce secret (RFC 9449 §8): HKDF-SHA256 of the refresh key's secret, so every instance that shares the
- * database derives the same one without another setting, and a nonce never reveals the refresh key. Derived once at
- * startup: the library's `dpop.nonceSecret` is fixed for the life of a `Tessera`, so after the refresh key is revoked
- * instances agree again only once each restarts (docs/operations.md says so).
+ * The DPoP nonce secret (RFC 9449 §8): HKDF-SHA256 of the secret of the refresh key the ring holds now, so every
+ * instance that shares the database derives the same one without another setting, and a nonce never reveals the
+ * refresh key. Answered as a function the library asks at each nonce made or checked: the 2-second key reload swaps
+ * the ring in place, so after the refresh key changes (`tessera keys revoke`, a restore) every instance moves to the
+ * new secret within one reload, without a restart; the library keeps accepting nonces of the previous secret for
+ * the rest of their window, so clients mid-flight and instances not yet reloaded still agree. Derived once per key.
  */
-export function dpopNonceSecret(refreshKey: KeyObject): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', refreshKey.export(), new Uint8Array(0), 'tessera dpop nonce', 32));
+export function dpopNonceSecret(refreshKeys: KeyRing): () => Uint8Array {
+  let derived: { key: Key; secret: Uint8Array } | undefined;
+  return () => {
+    const key = refreshKeys.signingKey;
+    if (derived?.key !== key) {
+      // A ring's signing key always holds its secret (createKeyRing refuses one without).
+      const secret = key.signingKey;
+      if (secret === undefined) throw new Error('The current refresh-token key has no secret: run `tessera keys list`.');
+      derived = { key, secret: new Uint8Array(hkdfSync('sha256', secret.export(), new Uint8Array(0), 'tessera dpop nonce', 32)) };
+    }
+    return derived.secret;
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import * as DPoP from 'dpop';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, register, sqliteBackend } from '@tessera/test-kit';
 import type { TestServer } from '@tessera/test-kit/server';
-import { call, startServer } from '../support/harness.js';
+import { call, runCli, startServer } from '../support/harness.js';
 
 const ISSUER = 'https://auth.example.com';
 
@@ -53,6 +53,79 @@ describe('DPoP across two instances sharing one database', () => {
     const rows = await a.runtime.database.db.selectFrom('tessera_dpop_proofs').selectAll().execute();
     expect(rows).toHaveLength(1);
     expect(Number(rows[0]!.expires_at)).toBeGreaterThan(Date.now());
+  });
+});
+
+describe('DPoP nonces across two instances after the refresh key is withdrawn', () => {
+  const backend = sqliteBackend();
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    a = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
+    b = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await backend.cleanup();
+  });
+
+  it('move to the new key on reload, without a restart: a nonce from A is good at B, and one made before stays good', async () => {
+    const user = await register(a.url);
+    const keys = await DPoP.generateKeyPair('ES256');
+    const htu = `${ISSUER}/auth/login`;
+    const login = async (server: TestServer, nonce?: string) =>
+      call(server.url, 'POST', '/auth/login', {
+        json: { username: user.username, password: PASSWORD },
+        headers: { dpop: await DPoP.generateProof(keys, htu, 'POST', nonce) },
+      });
+    const nonceFrom = async (server: TestServer): Promise<string> => {
+      const challenge = await login(server);
+      expect(challenge.code).toBe('use_dpop_nonce');
+      return challenge.header('dpop-nonce')!;
+    };
+    const before = await nonceFrom(a);
+
+    // The real withdrawal path: `tessera keys revoke` of the current refresh key, which puts a fresh key in its place.
+    const refreshKid = async () =>
+      (
+        await a.runtime.database.db
+          .selectFrom('tessera_keys')
+          .select('kid')
+          .where('purpose', '=', 'refresh')
+          .where('status', '=', 'current')
+          .executeTakeFirstOrThrow()
+      ).kid;
+    const old = await refreshKid();
+    const revoked = await runCli(['keys', 'revoke', old], backend.env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(await refreshKid()).not.toBe(old);
+    // What the 2-second reload does on each instance, run now rather than waited for.
+    await Promise.all([a.runtime.reloadKeys(), b.runtime.reloadKeys()]);
+
+    // A hands out a nonce of the new secret, and B, reloaded, accepts it.
+    const after = await nonceFrom(a);
+    expect(after).not.toBe(before);
+    expect(await nonceFrom(b)).toBe(after);
+    const fresh = await login(b, after);
+    expect(fresh.status, fresh.text).toBe(200);
+    expect(fresh.json.token_type).toBe('DPoP');
+    // And an instance started after the withdrawal (which derives from the new key at startup) agrees with both:
+    // before, A and B kept the old secret until restarted, and refused its nonces.
+    const c = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
+    try {
+      expect(await nonceFrom(c)).toBe(after);
+      expect((await login(a, await nonceFrom(c))).status).toBe(200);
+    } finally {
+      await c.close();
+    }
+    // A nonce made before the change is still inside its window: a client mid-flight is not refused.
+    const midFlight = await login(a, before);
+    expect(midFlight.status, midFlight.text).toBe(200);
+    // A forged nonce still is.
+    const forged = await login(b, 'A'.repeat(after.length));
+    expect(forged.status).toBe(400);
+    expect(forged.code).toBe('use_dpop_nonce');
   });
 });
 

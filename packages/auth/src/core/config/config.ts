@@ -9,7 +9,7 @@ import { Key } from '../keys/key.js';
 import type { RevocationBus, SessionStore } from '../sessions/store.js';
 import type { DpopAlgorithm } from '../dpop/proof.js';
 import type { DpopReplayStore } from '../dpop/replay.js';
-import { MIN_NONCE_SECRET_BYTES } from '../dpop/nonce.js';
+import { MIN_NONCE_SECRET_BYTES, nonceSecretBytes } from '../dpop/nonce.js';
 import type { SessionEvent, TokenKind, TokenLocation } from '../types.js';
 
 /** Origins are checked, and compared by the CSRF guard, in one normal form. */
@@ -38,8 +38,13 @@ export interface SessionOptions {
 export interface DpopOptions {
   /** `'off'` ignores proofs at token requests, `'allowed'` (default) binds tokens when a proof comes, `'required'` refuses token requests without one. */
   mode?: 'off' | 'allowed' | 'required';
-  /** Secret (≥ 32 bytes) of the stateless nonces; when set, token requests must carry the current nonce (RFC 9449 §8). */
-  nonceSecret?: string | Uint8Array;
+  /**
+   * Secret of the stateless nonces (RFC 9449 §8): a string or bytes of at least 32 bytes, or a function returning
+   * the current one (checked the same way: called once at startup, and each nonce made or checked asks it again;
+   * a later answer that fails the check throws). When the answer changes, nonces made under the previous secret
+   * stay accepted for the rest of their window. When set, token requests must carry the current nonce.
+   */
+  nonceSecret?: string | Uint8Array | (() => string | Uint8Array);
   /** The public origin (`https://api.example`) proofs' `htu` is checked against; default: the issuer's when it is an http(s) URL, else the request's own. */
   origin?: string;
   /** Algorithms a proof may use; default all of EdDSA, Ed25519, ES256, ES384, RS256, PS256. */
@@ -53,7 +58,8 @@ export interface DpopOptions {
 /** Resolved DPoP settings. */
 export interface ResolvedDpop {
   readonly mode: 'off' | 'allowed' | 'required';
-  readonly nonceSecret: Uint8Array | undefined;
+  /** Bytes (copied), or the function as given (checked once). */
+  readonly nonceSecret: Uint8Array | (() => string | Uint8Array) | undefined;
   /** Normalised `scheme://host[:port]`, or undefined to use the request's own. */
   readonly origin: string | undefined;
   readonly algorithms: readonly DpopAlgorithm[];
@@ -304,12 +310,25 @@ export function resolveDpop(options: DpopOptions, issuer: string | undefined, pr
   const mode = take('dpop.mode', options.mode) ?? 'allowed';
   const algorithms = take('dpop.algorithms', options.algorithms) ?? [];
   const resourceNonce = take('dpop.resourceNonce', options.resourceNonce) ?? false;
-  let nonceSecret: Uint8Array | undefined;
+  let nonceSecret: ResolvedDpop['nonceSecret'];
   const secret = options.nonceSecret;
-  if (secret !== undefined) {
-    const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret instanceof Uint8Array ? Uint8Array.from(secret) : undefined;
-    if (bytes === undefined || bytes.byteLength < MIN_NONCE_SECRET_BYTES)
-      problems.push(`dpop.nonceSecret must be a string or bytes of at least ${MIN_NONCE_SECRET_BYTES} bytes, e.g. randomBytes(32).`);
+  if (typeof secret === 'function') {
+    // The function form is checked as the value it answers now; later answers are checked as they come (nonce.ts).
+    let answer: unknown;
+    try {
+      answer = secret();
+    } catch {
+      answer = undefined;
+    }
+    if (nonceSecretBytes(answer) === undefined)
+      problems.push(`dpop.nonceSecret must return a string or bytes of at least ${MIN_NONCE_SECRET_BYTES} bytes, e.g. randomBytes(32).`);
+    else nonceSecret = secret;
+  } else if (secret !== undefined) {
+    const bytes = nonceSecretBytes(secret);
+    if (bytes === undefined)
+      problems.push(
+        `dpop.nonceSecret must be a string or bytes of at least ${MIN_NONCE_SECRET_BYTES} bytes (or a function returning one), e.g. randomBytes(32).`,
+      );
     else nonceSecret = bytes;
   }
   if (resourceNonce && secret === undefined) problems.push('dpop.resourceNonce needs dpop.nonceSecret: nonces are made from that secret.');

@@ -170,4 +170,22 @@ describe('the dpop option', () => {
     );
     expect(() => resolveConfig({ keys, refreshKey, dpop: { resourceNonce: true } })).toThrow(/needs dpop.nonceSecret/);
   });
+
+  it('checks a nonceSecret function by what it answers: too short, not a secret, or throwing is a problem; a good one is kept as given', () => {
+    for (const bad of [
+      () => 'short-secret',
+      () => 42 as unknown as string,
+      (): string => {
+        throw new Error('no key');
+      },
+    ])
+      expect(() => resolveConfig({ keys, refreshKey, dpop: { nonceSecret: bad } })).toThrow(
+        /dpop\.nonceSecret must return a string or bytes of at least 32 bytes/,
+      );
+    const good = (): string => SECRET;
+    expect(resolveConfig({ keys, refreshKey, dpop: { nonceSecret: good } }).dpop.nonceSecret).toBe(good);
+    expect(resolveConfig({ keys, refreshKey, dpop: { nonceSecret: 's'.repeat(32) } }).dpop.nonceSecret).toEqual(
+      new TextEncoder().encode('s'.repeat(32)),
+    );
+  });
 });
