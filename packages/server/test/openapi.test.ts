@@ -2,7 +2,6 @@
 // finds no error and no warning in it; it describes every operation (operationId, security, refusals by status with
 // their codes, the optional bodies of refresh and logout, the cookies and the CSRF header); and what the server
 // answers to bad requests of every kind is what the document lists.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +11,7 @@ import type { TestServer } from '@tessera/test-kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startServer } from './support/harness.js';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.js';
-
-const REDOCLY = join(import.meta.dirname, '..', '..', '..', 'node_modules', '.bin', 'redocly');
+import { redoclyLint } from './support/redocly.js';
 
 interface Operation {
   operationId?: string;
@@ -30,31 +28,6 @@ interface Document {
   tags?: { name: string; description?: string }[];
   paths: Record<string, Record<string, Operation>>;
   components: { securitySchemes: Record<string, { type: string; in?: string; name?: string; scheme?: string }> };
-}
-
-interface LintReport {
-  totals: { errors: number; warnings: number; ignored: number };
-  problems: { ruleId: string; severity: string; message: string; location: { pointer: string }[] }[];
-}
-
-/** Runs `redocly lint --extends=recommended --format=json` on a file, in an empty folder (no redocly.yaml is picked up). */
-function redoclyLint(file: string, cwd: string): Promise<LintReport> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [REDOCLY, 'lint', '--extends=recommended', '--format=json', file],
-      // No telemetry and no update check: the CLI would otherwise try to reach its vendor.
-      { cwd, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        // Exit 1 when problems are found: the JSON report on stdout says which.
-        try {
-          resolve(JSON.parse(stdout) as LintReport);
-        } catch {
-          reject(new Error(`redocly lint gave no JSON report (${String(error)}): ${stderr}`));
-        }
-      },
-    );
-  });
 }
 
 describe('the OpenAPI document', () => {

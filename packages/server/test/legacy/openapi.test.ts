@@ -1,6 +1,5 @@
 // The OpenAPI document of a server during a cut-over: POST /auth/exchange is in it, Redocly's recommended
 // rules find nothing wrong, and its refusals are listed under their statuses; without a cut-over it is absent.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,7 @@ import { sqliteBackend } from '@tessera/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { call, startServer } from '../support/harness.js';
 import { isoDaysAhead, legacySecret } from './support.js';
-
-const REDOCLY = join(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'redocly');
+import { redoclyLint } from '../support/redocly.js';
 
 interface Operation {
   operationId?: string;
@@ -19,26 +17,6 @@ interface Operation {
     string,
     { headers?: Record<string, unknown>; content?: Record<string, { schema: { properties?: { error?: { enum?: string[] } } } }> }
   >;
-}
-
-function redoclyLint(
-  file: string,
-  cwd: string,
-): Promise<{ totals: { errors: number; warnings: number }; problems: { ruleId: string; message: string }[] }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [REDOCLY, 'lint', '--extends=recommended', '--format=json', file],
-      { cwd, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        try {
-          resolve(JSON.parse(stdout) as { totals: { errors: number; warnings: number }; problems: { ruleId: string; message: string }[] });
-        } catch {
-          reject(new Error(`redocly lint gave no JSON report (${String(error)}): ${stderr}`));
-        }
-      },
-    );
-  });
 }
 
 describe('the OpenAPI document during a cut-over', () => {

@@ -2,7 +2,6 @@
 // /.well-known/oauth-authorization-server is read by oauth4webapi and openid-client as their users would; every
 // URL in it comes from the issuer, whatever Host or X-Forwarded-* say. With any other issuer form, OAuth is off:
 // the route is 404 and `tessera serve` says in one line how to turn it on.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,32 +13,9 @@ import { sqliteBackend } from '@tessera/test-kit';
 import { issuerProblem, metadataPaths, oauthEndpoints, oauthIssuer, oauthOffLine } from '../../src/oauth/issuer.js';
 import { call, spawnServer, startServer } from '../support/harness.js';
 import { startOAuthServer, type OAuthServer } from '../support/oauth-server.js';
+import { redoclyLint } from '../support/redocly.js';
 
 const WELL_KNOWN = '/.well-known/oauth-authorization-server';
-
-const REDOCLY = join(import.meta.dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'redocly');
-
-interface LintReport {
-  problems: { ruleId: string; severity: string; message: string; location: { pointer?: string }[] }[];
-}
-
-/** `redocly lint --extends=recommended` on `file`, offline (no telemetry, no update check), as its JSON report. */
-function redoclyLint(file: string, cwd: string): Promise<LintReport> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [REDOCLY, 'lint', '--extends=recommended', '--format=json', file],
-      { cwd, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        try {
-          resolve(JSON.parse(stdout) as LintReport);
-        } catch {
-          reject(new Error(`redocly lint gave no JSON report (${String(error)}): ${stderr}`));
-        }
-      },
-    );
-  });
-}
 
 /** A GET on 127.0.0.1:`port` with headers fetch would not send as given (Host among them). */
 function getWithHeaders(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
