@@ -25,6 +25,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'AdapterOptions',
     'LoginOptions',
     'RefreshOptions',
+    'PurgeOptions',
   ],
   'stores/sqlite.ts': ['SqliteStoreOptions', 'SqlStoreOptions'],
   'stores/postgres.ts': ['PostgresStoreOptions', 'SqlStoreOptions'],

@@ -93,6 +93,8 @@ export type { SessionEvent, TokenKind, TokenLocation } from './core/types.js';
 export {
   rotationRefusal,
   type BusMessage,
+  type PurgeBatch,
+  type PurgeOptions,
   type RevocationBus,
   type RevocationEvent,
   type RevocationSnapshot,

@@ -11,8 +11,9 @@ import { buildApp } from './app.js';
 import { environmentHelp } from './cli-env.js';
 import { openDatabase, type Database } from './db/connect.js';
 import { copyCommand } from './db/copy.js';
+import { purgeEnded } from './db/purge.js';
+import { vacuumCommand } from './db/vacuum.js';
 import { CLIENTS_HELP, clientsCommand, endClientSessions } from './oauth/clients-command.js';
-import { purgeOAuth } from './oauth/oauth-runtime.js';
 import { KeyStore, keyStoreOptions } from './keys/key-store.js';
 import { isKeyVerb, keysCommand } from './keys/keys-command.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -38,6 +39,7 @@ Commands:
   token decode <jwt>            Show a token's header, claims and expiry, and whether it verifies here
   db migrate                    Create or upgrade the database tables
   db copy --to URL              Copy users, keys and sessions into another (empty) database
+  db vacuum                     Give the space of deleted rows back (SQLite: stop the server first)
   purge                         Delete ended sessions now
 
 Configuration comes from TESSERA_* variables (tessera <command> --help lists the ones it uses).
@@ -74,16 +76,21 @@ tessera --version prints the version.`,
   clients: CLIENTS_HELP,
   token:
     "Usage: tessera token decode <jwt>\n\nPrints the header, the claims, the expiry in words, and whether the token verifies with this server's keys.",
-  db: `Usage: tessera db <migrate | copy --to URL>
+  db: `Usage: tessera db <migrate | copy --to URL | vacuum>
 
   migrate       Create or upgrade the tables; safe to run beside a live server
   copy --to URL Copy every user, key and session from TESSERA_DATABASE_URL into the database at URL
                 (sqlite:PATH or postgres://...), SQLite or Postgres either way. The target is migrated
                 first and must be empty. Stop the server (or keep it read-only) during the copy for a
                 consistent snapshot. Private keys are copied as they are (sealed when
-                TESSERA_KEYS_SECRET is set): the server on the target needs the same secret.`,
+                TESSERA_KEYS_SECRET is set): the server on the target needs the same secret.
+  vacuum        SQLite: rebuild the file with VACUUM (switching it to incremental auto-vacuum if it is
+                not yet), then truncate the write-ahead log, printing the size before and after. It holds
+                an exclusive lock for its whole run and needs free disk up to the file's size again:
+                stop the server first. Postgres: VACUUM (ANALYZE) of the Tessera tables, beside the
+                running server; the space is reused within each table, the files do not shrink.`,
   purge:
-    'Usage: tessera purge\n\nDeletes sessions that have ended (revoked ones after the retention period), expired DPoP proofs and old authorization codes.',
+    'Usage: tessera purge\n\nDeletes sessions that have ended (revoked ones after the retention period), expired DPoP proofs and old authorization codes, in short batches (safe beside a live server); on SQLite it then truncates the write-ahead log.',
 };
 
 /** Runs the command line; answers the exit code. */
@@ -125,6 +132,8 @@ export async function main(
   if (command === 'db' && rest[0] === 'copy') return copyCommand(rest.slice(1), config.databaseUrl, io, () => usage(io, 'db'));
   // The tables alone: no key is loaded or generated.
   if (command === 'db' && rest[0] === 'migrate' && rest.length === 1) return migrate(config, io);
+  // The file (or the tables) alone: no migration, no key.
+  if (command === 'db' && rest[0] === 'vacuum' && rest.length === 1) return vacuumCommand(config.databaseUrl, io);
   // Rows on the database alone, as db copy.
   // Rows on the database alone: clients are registered before OAuth is turned on, and no key is needed (but
   // `remove` ends sessions through the whole instance, below).
@@ -437,9 +446,12 @@ async function run(
       return 0;
     }
     case 'purge': {
-      io.out(`Deleted ${await runtime.auth.purgeSessions()} ended session(s).`);
-      const rows = await purgeOAuth(runtime.database.db, now);
-      if (rows > 0) io.out(`Deleted ${rows} expired DPoP proof(s) and authorization code(s).`);
+      // The server's purge (short batches), then, on SQLite, a TRUNCATE checkpoint: it waits for the
+      // server's readers and empties the write-ahead log, which only a command run by hand should do.
+      const report = await purgeEnded({ auth: runtime.auth, db: runtime.database.db, now: () => runtime.clock.now() });
+      io.out(`Deleted ${report.deleted} ended session(s).`);
+      if (report.oauthRows > 0) io.out(`Deleted ${report.oauthRows} expired DPoP proof(s) and authorization code(s).`);
+      if (runtime.database.dialect === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(runtime.database.db);
       return 0;
     }
     default:

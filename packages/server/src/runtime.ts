@@ -4,12 +4,13 @@ import { createTessera, systemClock, type Clock, type RevocationBus, type Tesser
 import { memoryThrottle, type Throttle } from '@tessera/auth/stores/memory';
 import { redisBus, redisThrottle } from '@tessera/auth/stores/redis';
 import pino, { type Logger } from 'pino';
+import { purgeEnded } from './db/purge.js';
 import { openDatabase, type Database } from './db/connect.js';
 import { KeyStore, keyStoreOptions, type LoadedKeys } from './keys/key-store.js';
 import { Metrics } from './metrics.js';
 import { SqlDpopReplayStore } from './oauth/dpop-replay-store.js';
 import { FirstPartyCheck } from './oauth/first-party.js';
-import { createOAuthRuntime, dpopNonceSecret, purgeOAuth, type OAuthRuntime } from './oauth/oauth-runtime.js';
+import { createOAuthRuntime, dpopNonceSecret, type OAuthRuntime } from './oauth/oauth-runtime.js';
 import { RedisHealth, redisWhere } from './redis-health.js';
 import type { ServerConfig } from './settings.js';
 import { PasswordHasher } from './users/hasher.js';
@@ -171,21 +172,31 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       timers.push(
         setInterval(() => void reloadKeys().catch((err: unknown) => log.warn({ err: String(err) }, 'key reload failed')), reloadMs).unref(),
       );
+    // The purge never overlaps itself (a tick while one runs is skipped) and stops between two batches when the
+    // server drains or closes; close waits for it, so no batch meets a closed store.
+    const stopPurge = new AbortController();
+    let purging: Promise<void> | undefined;
+    const purge = async (): Promise<void> => {
+      try {
+        const report = await purgeEnded({ auth, db: database.db, now: () => clock.now() }, stopPurge.signal);
+        const { deleted, batches, ms, worstBatchMs, oauthRows, stopped } = report;
+        log[deleted > 0 ? 'info' : 'debug']({ deleted, batches, ms, worstBatchMs, ...(stopped ? { stopped } : {}) }, 'ended sessions purged');
+        if (oauthRows > 0) log.info({ deleted: oauthRows }, 'expired DPoP proofs and authorization codes purged');
+      } catch (err) {
+        log.warn({ err: String(err) }, 'purge failed');
+      }
+    };
     if (config.purgeInterval > 0) {
       timers.push(
-        setInterval(
-          () =>
-            void Promise.all([auth.purgeSessions(), purgeOAuth(database.db, clock.now())]).then(
-              ([n, rows]) => {
-                if (n > 0) log.info({ deleted: n }, 'ended sessions purged');
-                if (rows > 0) log.info({ deleted: rows }, 'expired DPoP proofs and authorization codes purged');
-              },
-              (err: unknown) => log.warn({ err: String(err) }, 'purge failed'),
-            ),
-          config.purgeInterval * 1000,
-        ).unref(),
+        setInterval(() => {
+          if (purging !== undefined || stopPurge.signal.aborted) return;
+          purging = purge().finally(() => {
+            purging = undefined;
+          });
+        }, config.purgeInterval * 1000).unref(),
       );
     }
+    drainListeners.push(() => stopPurge.abort());
 
     return {
       config,
@@ -225,6 +236,8 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
       bus,
       async close() {
         for (const timer of timers) clearInterval(timer);
+        stopPurge.abort();
+        await purging;
         const step = (what: string, closing: Promise<void>): Promise<void> =>
           closing.then(
             () => log.info(`${what} closed`),

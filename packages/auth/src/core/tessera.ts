@@ -8,7 +8,7 @@ import {
   type SessionTokens,
   type TokenPresenter,
 } from './sessions/sessions.js';
-import type { RevokeReason, SessionRecord } from './sessions/store.js';
+import type { PurgeOptions, RevokeReason, SessionRecord } from './sessions/store.js';
 import { clearedCookies, serializeCookie, tokenCookies } from './transport/cookies.js';
 import { authenticateRequest, type AuthenticateOptions, type AuthResult, type ClaimsOf } from './transport/guard.js';
 import type { Jwks } from './keys/key-ring.js';
@@ -156,11 +156,12 @@ export class Tessera<Claims extends object = object> {
   }
 
   /**
-   * Deletes ended sessions (schedule it, or run it from a CLI); answers how many went.
+   * Deletes ended sessions (schedule it, or run it from a CLI); answers how many went. SQL stores
+   * delete in short batches, yielding between them; `options.signal` stops it between two.
    * @example setInterval(() => void auth.purgeSessions(), 3_600_000).unref();
    */
-  async purgeSessions(): Promise<number> {
-    return this.#needSessions('purgeSessions').purge();
+  async purgeSessions(options?: PurgeOptions): Promise<number> {
+    return this.#needSessions('purgeSessions').purge(options);
   }
 
   /** Closes the session store and bus. */

@@ -169,14 +169,24 @@ export async function attachSession(db: Kysely<ServerDatabase>, codeHash: string
 }
 
 /**
- * Deletes codes expired for more than `keepMs` (default one day): a used code is kept a while after its expiry
- * so that a late reuse still finds, and ends, its session. Answers how many were deleted.
- * @example await purgeCodes(db, clock.now());
+ * Deletes up to `limit` codes expired for more than `keepMs` (default one day), oldest first, through the index on
+ * `expires_at`: a used code is kept a while after its expiry so that a late reuse still finds, and ends, its
+ * session. Answers how many were deleted; the purge (oauth-runtime.ts) repeats it until fewer than `limit` go.
+ * @example await purgeCodes(db, clock.now(), 1000);
  */
-export async function purgeCodes(db: Kysely<ServerDatabase>, now: number, keepMs = 24 * 3600_000): Promise<number> {
+export async function purgeCodes(db: Kysely<ServerDatabase>, now: number, limit: number, keepMs = 24 * 3600_000): Promise<number> {
   const result = await db
     .deleteFrom('tessera_oauth_codes')
-    .where('expires_at', '<', now - keepMs)
+    .where(
+      'code_hash',
+      'in',
+      db
+        .selectFrom('tessera_oauth_codes')
+        .select('code_hash')
+        .where('expires_at', '<', now - keepMs)
+        .orderBy('expires_at')
+        .limit(limit),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

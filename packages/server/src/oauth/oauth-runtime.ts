@@ -1,6 +1,7 @@
 // What an instance holds for OAuth when TESSERA_ISSUER turns it on (docs/oauth.md "Turning it on"), and the
 // pieces it holds either way: the DPoP replay store and nonce secret (DPoP works at /auth/* with OAuth off too).
 import { hkdfSync } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Key, KeyRing } from '@tessera/auth';
 import type { Kysely } from 'kysely';
 import { answered } from '../db/connect.js';
@@ -49,10 +50,38 @@ export function dpopNonceSecret(refreshKeys: KeyRing): () => Uint8Array {
 
 /**
  * Deletes DPoP proofs past their window, and authorization codes a day past their lifetime (a late reuse must still
- * find the session to revoke, codes.ts); answers how many rows went. The hourly purge and `tessera purge` run it.
+ * find the session to revoke, codes.ts); answers how many rows went. The hourly purge and `tessera purge` run it,
+ * in batches of `batch` rows through the tables' `expires_at` indexes, yielding the event loop between two (SQLite
+ * has one writer) and stopping between two when `signal` is aborted.
  */
-export async function purgeOAuth(db: Kysely<ServerDatabase>, now: number): Promise<number> {
-  const proofs = await answered(db.deleteFrom('tessera_dpop_proofs').where('expires_at', '<', now).executeTakeFirst());
-  const codes = await answered(purgeCodes(db, now));
-  return Number(proofs.numDeletedRows) + codes;
+export async function purgeOAuth(db: Kysely<ServerDatabase>, now: number, options: { signal?: AbortSignal; batch?: number } = {}): Promise<number> {
+  const batch = options.batch ?? 1000;
+  const proofs = (limit: number) =>
+    db
+      .deleteFrom('tessera_dpop_proofs')
+      .where(({ eb, refTuple, selectFrom }) =>
+        eb(
+          refTuple('jkt', 'jti'),
+          'in',
+          selectFrom('tessera_dpop_proofs')
+            .select(['jkt', 'jti'])
+            .where('expires_at', '<', now)
+            .orderBy('expires_at')
+            .limit(limit)
+            .$asTuple('jkt', 'jti'),
+        ),
+      )
+      .executeTakeFirst()
+      .then((result) => Number(result.numDeletedRows));
+  let deleted = 0;
+  for (const step of [proofs, (limit: number) => purgeCodes(db, now, limit)]) {
+    for (;;) {
+      if (options.signal?.aborted === true) return deleted;
+      const rows = await answered(step(batch));
+      deleted += rows;
+      if (rows < batch) break;
+      await yieldToLoop();
+    }
+  }
+  return deleted;
 }

@@ -2,7 +2,7 @@
 // is a span (a child of the login, refresh or guard that called it) and an observation of
 // `tessera_store_duration_seconds`; every throttle refusal is counted. The stores themselves stay
 // unaware: these wrap them, in the server, so the library takes no dependency.
-import type { RevokeReason, RotateResult, RotationInput, SessionRecord, SessionStore } from '@tessera/auth';
+import type { PurgeOptions, RevokeReason, RotateResult, RotationInput, SessionRecord, SessionStore } from '@tessera/auth';
 import type { Throttle, ThrottleResult, ThrottleRule } from '@tessera/auth/stores/memory';
 import type { Kysely } from 'kysely';
 import type { ServerDatabase } from '../db/schema.js';
@@ -46,7 +46,8 @@ export function measuredSessionStore(store: SessionStore, metrics: Metrics): Ses
     revokeUser: (userId: string, reason: RevokeReason, at: number, except?: string) =>
       measured(metrics, 'session', 'revoke_user', undefined, () => store.revokeUser(userId, reason, at, except)),
     listByUser: (userId: string, now: number) => measured(metrics, 'session', 'list_by_user', undefined, () => store.listByUser(userId, now)),
-    purge: (now: number, before: number) => measured(metrics, 'session', 'purge', undefined, () => store.purge(now, before)),
+    purge: (now: number, before: number, options?: PurgeOptions) =>
+      measured(metrics, 'session', 'purge', undefined, () => store.purge(now, before, options)),
     close: () => store.close(),
   };
 }

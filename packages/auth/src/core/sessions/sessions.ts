@@ -14,7 +14,7 @@ import { clientIdOf, customClaims, jktOf, type TokenClaims } from '../tokens/cla
 import type { CookieTransport, SessionEvent, Transport } from '../types.js';
 import type { IssuedToken, TokenIssuer, TokenPair } from '../tokens/issue.js';
 import { LivenessCache } from './liveness.js';
-import type { BusMessage, RevocationBus, RevokeReason, SessionRecord, SessionStore } from './store.js';
+import type { BusMessage, RevocationBus, PurgeOptions, RevokeReason, SessionRecord, SessionStore } from './store.js';
 
 /** What opening a session needs besides the identity. */
 export interface OpenSessionInput {
@@ -290,9 +290,9 @@ export class SessionManager {
   }
 
   /** Deletes ended sessions; revoked ones are kept for `retention` seconds for audit. */
-  async purge(): Promise<number> {
+  async purge(options?: PurgeOptions): Promise<number> {
     const now = this.#config.clock.now();
-    return guard(this.#store.purge(now, now - this.#settings.retention * 1000));
+    return guard(this.#store.purge(now, now - this.#settings.retention * 1000, options));
   }
 
   async close(): Promise<void> {

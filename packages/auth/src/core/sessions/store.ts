@@ -25,9 +25,10 @@ export interface SessionStore {
   listByUser(userId: string, now: number): Promise<SessionRecord[]>;
   /**
    * Deletes sessions whose absolute expiry has passed, and revoked or refresh-expired ones older
-   * than `before`; answers how many were deleted.
+   * than `before`; answers how many were deleted. A store may delete in several short batches;
+   * `options.signal` stops it between two (what was deleted stays deleted).
    */
-  purge(now: number, before: number): Promise<number>;
+  purge(now: number, before: number, options?: PurgeOptions): Promise<number>;
   /**
    * The revocation feed (docs/resource-server.md): events with an id above `afterId`, oldest first, at
    * most `limit`. Every revocation writes its events atomically with it, and an id never becomes
@@ -42,6 +43,20 @@ export interface SessionStore {
   revocationSnapshot?(since: number): Promise<RevocationSnapshot>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** Options of `SessionStore.purge` and `Tessera.purgeSessions`. */
+export interface PurgeOptions {
+  /** Stops the purge between two batches (a server closing); it then answers what it deleted so far. */
+  readonly signal?: AbortSignal;
+  /** Told after each batch: rows it deleted and how long it held the database, in ms (for the purge's log line). */
+  readonly onBatch?: (batch: PurgeBatch) => void;
+}
+
+/** One batch of a purge, as `PurgeOptions.onBatch` hears of it. */
+export interface PurgeBatch {
+  readonly deleted: number;
+  readonly ms: number;
 }
 
 /** One row of the revocation feed: a revoked session id or a withdrawn signing key id. */

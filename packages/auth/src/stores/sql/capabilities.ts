@@ -11,13 +11,25 @@ export interface SqlCapabilities {
    * a CLI and a server starting at once then migrate one after the other.
    */
   readonly migrateUnderWriteLock: boolean;
+  /**
+   * Rows carry an integer `rowid` in storage order (SQLite): the purge walks the table in rowid ranges,
+   * reading neighbouring pages; elsewhere it walks the primary key.
+   */
+  readonly rowids: boolean;
+  /** The database is one file with a write-ahead log (SQLite): the purge returns free pages and checkpoints the log. */
+  readonly fileMaintenance: boolean;
+  /**
+   * How long one purge batch should take, in ms; the batch size adapts to it. SQLite has one writer,
+   * so every write of the server waits for the batch: a few ms. Postgres locks only the rows deleted.
+   */
+  readonly purgeBatchMs: number;
 }
 
 /** The databases the store is tested on. */
 export type SqlDialectName = 'sqlite' | 'postgres';
 
 export const CAPABILITIES: Readonly<Record<SqlDialectName, SqlCapabilities>> = Object.freeze({
-  sqlite: Object.freeze({ schemas: false, migrateUnderWriteLock: true }),
+  sqlite: Object.freeze({ schemas: false, migrateUnderWriteLock: true, rowids: true, fileMaintenance: true, purgeBatchMs: 4 }),
   // Postgres: Kysely's migrator holds a session advisory lock and runs DDL in a transaction.
-  postgres: Object.freeze({ schemas: true, migrateUnderWriteLock: false }),
+  postgres: Object.freeze({ schemas: true, migrateUnderWriteLock: false, rowids: false, fileMaintenance: false, purgeBatchMs: 100 }),
 });

@@ -2,6 +2,7 @@
 // transaction as each revocation, read by the feed in id order.
 import { sql, type Kysely, type QueryExecutorProvider } from 'kysely';
 import type { RevocationEvent, RevocationSnapshot } from '../../core/sessions/store.js';
+import type { Batch } from './batches.js';
 import { CAPABILITIES, type SqlCapabilities, type SqlDialectName } from './capabilities.js';
 import { REVOCATION_EVENTS_TABLE, type SessionDatabase } from './tables.js';
 
@@ -68,10 +69,16 @@ export async function readRevocationSnapshot(db: Kysely<SessionDatabase>, since:
   return { events: rows.map(toEvent), lastId };
 }
 
-/** Deletes the events older than `before`; answers how many. */
-export async function purgeRevocationEvents(db: Kysely<SessionDatabase>, before: number): Promise<number> {
-  const result = await db.deleteFrom(REVOCATION_EVENTS_TABLE).where('at', '<', before).executeTakeFirst();
-  return Number(result.numDeletedRows);
+/** One batch of the purge (stores/sql/purge.ts): the oldest events before `before`, through the index on `at`. */
+export function purgeRevocationEventsBatch(db: Kysely<SessionDatabase>, before: number): Batch {
+  return async (size) => {
+    const result = await db
+      .deleteFrom(REVOCATION_EVENTS_TABLE)
+      .where('id', 'in', db.selectFrom(REVOCATION_EVENTS_TABLE).select('id').where('at', '<', before).orderBy('at').limit(size))
+      .executeTakeFirst();
+    const deleted = Number(result.numDeletedRows);
+    return { deleted, more: deleted >= size };
+  };
 }
 
 /**

@@ -5,13 +5,8 @@ import { REVOCATION_EVENTS_MIN_KEEP_MS, rotationRefusal } from '../../core/sessi
 import { CAPABILITIES, type SqlCapabilities, type SqlDialectName } from './capabilities.js';
 import { migrateSessions, type MigrationSet } from './migrations.js';
 import { prepareQuery } from './prepared-query.js';
-import {
-  insertRevocationEvents,
-  lockRevocationEvents,
-  purgeRevocationEvents,
-  readRevocationEvents,
-  readRevocationSnapshot,
-} from './revocation-events.js';
+import { purgeSessionRows } from './purge.js';
+import { insertRevocationEvents, lockRevocationEvents, readRevocationEvents, readRevocationSnapshot } from './revocation-events.js';
 import { SESSIONS_TABLE, toRecord, toRow, type SessionDatabase, type SessionRow } from './tables.js';
 
 /** A session store over SQL: the `SessionStore` verbs, migrations and a readiness probe. */
@@ -43,6 +38,8 @@ export interface SqlStoreParts {
   readonly withMigrationDb?: (run: (db: Kysely<unknown>) => Promise<void>) => Promise<void>;
   /** Releases what the factory opened. Without it, `close` leaves the caller's Kysely instance open. */
   readonly destroy?: () => Promise<void>;
+  /** SQLite: runs a statement to its end on the store's connection (the purge's incremental vacuum, stores/sql/purge.ts). */
+  readonly exec?: (statement: string) => void;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -194,15 +191,12 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
       return rows.map(toRecord);
     },
 
-    async purge(now, before) {
+    // In short batches, yielding between them (stores/sql/purge.ts). Feed events that no longer matter
+    // go with the sessions (kept at least a day: core/sessions/store.ts).
+    async purge(now, before, options) {
       open();
-      const result = await q
-        .deleteFrom(SESSIONS_TABLE)
-        .where((eb) => eb.or([eb('absolute_expires_at', '<=', now), eb('revoked_at', '<', before), eb('expires_at', '<', before)]))
-        .executeTakeFirst();
-      // Feed events that no longer matter go with the sessions (kept at least a day: core/sessions/store.ts).
-      await purgeRevocationEvents(q, Math.min(before, now - REVOCATION_EVENTS_MIN_KEEP_MS));
-      return Number(result.numDeletedRows);
+      const target = { db: q, capabilities, ...(parts.exec === undefined ? {} : { exec: parts.exec }) };
+      return purgeSessionRows(target, now, before, Math.min(before, now - REVOCATION_EVENTS_MIN_KEEP_MS), options);
     },
 
     async migrate(...sets) {

@@ -56,6 +56,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqlSessionStore {
     // WAL: the CLI reads and writes beside the server; a busy timeout makes a writer wait for the
     // lock instead of failing with SQLITE_BUSY.
     database.pragma(`busy_timeout = ${busyTimeout}`);
+    // A new file (no page yet) gives pages back to the file system as the purge frees them; SQLite
+    // takes the mode only before the first table (and before WAL writes the header). An existing file
+    // keeps its mode: converting it is a full VACUUM, which `tessera db vacuum` runs offline.
+    if (database.pragma('page_count', { simple: true }) === 0) database.pragma('auto_vacuum = INCREMENTAL');
     const mode = database.pragma('journal_mode = WAL', { simple: true });
     if (!inMemory && mode !== 'wal') throw new Error(`SQLite refused WAL mode for the session database (it answered ${String(mode)}).`);
     database.pragma('synchronous = NORMAL');
@@ -65,5 +69,10 @@ export function sqliteStore(options: SqliteStoreOptions): SqlSessionStore {
     throw error;
   }
   const db = new Kysely<SessionDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
-  return createSqlStore(db, { capabilities: CAPABILITIES.sqlite, schema: undefined, destroy: () => db.destroy() });
+  return createSqlStore(db, {
+    capabilities: CAPABILITIES.sqlite,
+    schema: undefined,
+    destroy: () => db.destroy(),
+    exec: (statement) => database.exec(statement),
+  });
 }
