@@ -75,7 +75,8 @@ export function tessera<User = never, Claims extends object = object>(
       const check = kit.guard(kind, guardOptions);
       return async (req: Request, res: Response, next: NextFunction) => {
         try {
-          const outcome = await check(toRequest(req));
+          const pending = check(toRequest(req));
+          const outcome = pending instanceof Promise ? await pending : pending;
           if (!outcome.ok) return answer(kit, res, next, outcome.result);
           req.auth = outcome.identity as Identity<unknown> | null;
           if (outcome.setCookie.length > 0) res.append('set-cookie', [...outcome.setCookie]);

@@ -113,7 +113,9 @@ function handlers<User, Claims extends object>(kit: AdapterKit<User, Claims>): F
     guard: (kind, guardOptions) => {
       const check = kit.guard(kind, guardOptions);
       return async function tesseraGuard(request, reply) {
-        const outcome = await check(toRequest(request));
+        const pending = check(toRequest(request));
+        // Awaited only when it is a promise: a stateless check answers at once.
+        const outcome = pending instanceof Promise ? await pending : pending;
         if (!outcome.ok) return answer(kit, reply, outcome.result);
         request.auth = outcome.identity as FastifyRequest['auth'];
         if (outcome.setCookie.length > 0) reply.header('set-cookie', [...outcome.setCookie]);

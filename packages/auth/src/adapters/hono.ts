@@ -105,7 +105,8 @@ export function tessera<User = never, Claims extends object = object>(
         const pending = toRequest(c);
         const request = pending instanceof Promise ? await pending : pending;
         if (request instanceof InvalidRequestError) return answer(kit.error(request));
-        const outcome = await check(request);
+        const checked = check(request);
+        const outcome = checked instanceof Promise ? await checked : checked;
         if (!outcome.ok) return answer(outcome.result);
         c.set('auth', outcome.identity as Identity<User, Claims>);
         if (outcome.setCookie.length === 0) return next();

@@ -13,6 +13,7 @@ import { clearedCookies, serializeCookie, tokenCookies } from './transport/cooki
 import { authenticateRequest, type AuthenticateOptions, type AuthResult, type ClaimsOf } from './transport/guard.js';
 import type { Jwks } from './keys/key-ring.js';
 import type { AuthRequest } from './transport/request.js';
+import { AUTHENTICATE_NOW } from './transport/authenticator.js';
 import { clientIdOf, customClaims, jktOf, type TokenClaims } from './tokens/claims.js';
 import { DpopChecker } from './dpop/checker.js';
 import type { DpopProof } from './dpop/proof.js';
@@ -238,6 +239,22 @@ export class Tessera<Claims extends object = object> {
     // Revocation is by session: one liveness check covers logout, reuse, password change and the rest.
     if (result !== null && this.#sessions !== undefined) await this.#sessions.assertLive(result.sid);
     return result;
+  }
+
+  /**
+   * `authenticate` for the adapters' guards: the same checks, answered at once when no session store
+   * takes part (a refusal is then thrown, not rejected), a promise otherwise.
+   */
+  [AUTHENTICATE_NOW](request: AuthRequest, options: AuthenticateOptions<Claims>): AuthResult<Claims> | null | Promise<AuthResult<Claims> | null> {
+    if (this.#sessions !== undefined) return this.authenticate(request, options);
+    return authenticateRequest(
+      request,
+      options as AuthenticateOptions,
+      this.config,
+      this.#verifier,
+      undefined,
+      this.#dpop,
+    ) as AuthResult<Claims> | null;
   }
 
   /**

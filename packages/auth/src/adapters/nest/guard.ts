@@ -32,7 +32,7 @@ export const SCOPE_KEY = 'tessera:scope';
 export type RouteRule = GuardedRule | 'public';
 type GuardedRule = { readonly kind: GuardKind; readonly options: GuardOptions<never> };
 
-type Check = (request: AuthRequest) => Promise<GuardOutcome<unknown, object>>;
+type Check = (request: AuthRequest) => GuardOutcome<unknown, object> | Promise<GuardOutcome<unknown, object>>;
 
 /** Routes without a rule (under a global guard, or a bare `@UseGuards(TesseraGuard)`) need an access token. */
 const REQUIRED: GuardedRule = { kind: { token: 'access' }, options: {} };

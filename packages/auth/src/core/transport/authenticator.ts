@@ -19,3 +19,9 @@ export interface VerifyOnlyAuthenticator<Claims extends object = object> extends
   /** Marks a source without keys or sessions of its own, so the types offer it no login, refresh or logout. */
   readonly verifyOnly: true;
 }
+
+/**
+ * A `Tessera`'s guard call, kept off the public surface: `authenticate` as a value when no session
+ * store takes part (the token check is synchronous), so a stateless guard costs no promise.
+ */
+export const AUTHENTICATE_NOW: unique symbol = Symbol('tessera.authenticateNow');

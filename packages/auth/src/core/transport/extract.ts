@@ -73,10 +73,12 @@ export function extractToken(
 function bearerToken(values: readonly string[]): { token: string; dpop: boolean } | undefined {
   if (values.length > 1) throw new InvalidRequestError({ message: 'Send one Authorization header, not several' });
   const value = values[0];
-  if (value === undefined || !MENTIONS_BEARER.test(value)) return undefined; // no header, or another scheme: no bearer token here
+  if (value === undefined) return undefined;
+  // The well-formed credential first: one scan of the value on every guarded request instead of two.
   const match = BEARER.exec(value);
-  if (match === null) throw new InvalidRequestError({ message: 'The Authorization header is not a valid Bearer or DPoP credential' });
-  return { token: match[2] as string, dpop: (match[1] as string).length === 4 };
+  if (match !== null) return { token: match[2] as string, dpop: (match[1] as string).length === 4 };
+  if (!MENTIONS_BEARER.test(value)) return undefined; // another scheme: no bearer token here
+  throw new InvalidRequestError({ message: 'The Authorization header is not a valid Bearer or DPoP credential' });
 }
 
 function bodyToken(body: unknown, field: string): string | undefined {

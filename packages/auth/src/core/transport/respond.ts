@@ -59,7 +59,10 @@ export function clearingCookies(config: ResolvedConfig): string[] {
   return clearedCookies(config).map(serializeCookie);
 }
 
+/** One frozen set for every plain JSON answer: a guarded GET such as `/me` builds no headers object. */
+const JSON_NO_STORE: HttpResult['headers'] = Object.freeze({ 'content-type': JSON_TYPE, ...NO_STORE });
+
 /** A JSON answer that is not a token response (e.g. `/me`), `no-store` since it is about an account. */
 export function jsonResult(status: number, value: unknown): HttpResult {
-  return { status, headers: { 'content-type': JSON_TYPE, ...NO_STORE }, body: JSON.stringify(value) };
+  return { status, headers: JSON_NO_STORE, body: JSON.stringify(value) };
 }
