@@ -10,6 +10,7 @@ import { oauthRoutes } from './oauth/routes.js';
 import { accountRoutes } from './routes/account.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { operationRoutes } from './routes/operations.js';
+import { lazyChildLogger } from './request-logger.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { Runtime } from './runtime.js';
@@ -28,6 +29,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     // Fastify's own request lines log the URL with its query string, where a careless client may put
     // a token: the onResponse hook below logs one line per request without it.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's logger (bound to its reqId) is made at its first line: most requests write none below info.
+    childLoggerFactory: lazyChildLogger,
     clientErrorHandler: handleClientError,
     // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; the first onRequest hook refuses it
     // in the JSON contract instead (RFC 9112 §3.2).
@@ -56,7 +59,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unknown';
-    runtime.metrics.latency.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    runtime.metrics.latency.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (runtime.log.isLevelEnabled('info')) {
       const path = request.url.split('?', 1)[0];
       request.log.info({ method: request.method, path, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');

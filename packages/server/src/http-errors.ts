@@ -61,7 +61,12 @@ export function errorAnswer(err: unknown): HttpResult {
 /** Writes a plain HttpResult on a Fastify reply. */
 export function send(reply: FastifyReply, result: HttpResult): FastifyReply {
   reply.code(result.status);
-  for (const [name, value] of Object.entries(result.headers)) reply.header(name, typeof value === 'string' ? value : [...value]);
+  const headers = result.headers;
+  // for…in over the plain headers object: no array of entries per answer.
+  for (const name in headers) {
+    const value = headers[name] as string | readonly string[];
+    reply.header(name, typeof value === 'string' ? value : [...value]);
+  }
   return reply.send(result.body);
 }
 

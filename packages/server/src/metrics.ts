@@ -6,6 +6,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionEvent } from '@tessera/auth';
 
+/** The buckets of `tessera_http_request_duration_seconds`, in seconds. */
+const REQUEST_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
 /** The throttled actions (`users/login-throttle.ts`), a label of `tessera_throttle_refusals_total`. */
 const THROTTLED_ACTIONS: readonly string[] = ['login', 'register', 'password'];
 
@@ -59,13 +62,7 @@ export class Metrics {
     labelNames: ['action', 'counter'],
     registers: [this.registry],
   });
-  readonly latency = new Histogram({
-    name: 'tessera_http_request_duration_seconds',
-    help: 'HTTP request latency by route and status.',
-    labelNames: ['method', 'route', 'status'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
+  readonly latency = new RequestLatency(this.registry);
   readonly storeLatency = new Histogram({
     name: 'tessera_store_duration_seconds',
     help: 'Latency of session-store verbs and user-store reads, by store (session, user), operation and outcome (ok, error).',
@@ -130,4 +127,90 @@ export class Metrics {
         break;
     }
   }
+}
+
+/** One series of the request histogram: its count per bucket (not cumulative), sum and count. */
+interface Series {
+  readonly labels: { readonly method: string; readonly route: string; readonly status: string };
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * `tessera_http_request_duration_seconds{method,route,status}`, observed on every request. prom-client's
+ * Histogram validates and hashes the label object on each observation (a few µs a request); this one finds
+ * the series by method, route and status in nested maps and exposes the same text, through the same registry.
+ */
+export class RequestLatency {
+  readonly name = 'tessera_http_request_duration_seconds';
+  readonly help = 'HTTP request latency by route and status.';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #series = new Map<string, Map<string, Map<number, Series>>>();
+  /** The same series in the order they first appeared, the order prom-client writes them in. */
+  readonly #ordered: Series[] = [];
+
+  constructor(registry: Registry) {
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  /** Counts one request of `seconds`. */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    if (!Number.isFinite(seconds)) return;
+    let byRoute = this.#series.get(method);
+    if (byRoute === undefined) this.#series.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = { labels: { method, route, status: String(status) }, buckets: REQUEST_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      byStatus.set(status, series);
+      this.#ordered.push(series);
+    }
+    // Above the last bound, only +Inf (the count) holds it.
+    const bound = bucketOf(seconds);
+    if (bound >= 0) series.buckets[bound] = (series.buckets[bound] ?? 0) + 1;
+    series.sum += seconds;
+    series.count += 1;
+  }
+
+  /** Every series as prom-client's registry formats a histogram: cumulative buckets with `le`, then `+Inf`, sum and count. */
+  get(): { name: string; help: string; type: string; aggregator: string; values: HistogramValue[] } {
+    const values: HistogramValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const series of this.#ordered) {
+      let total = 0;
+      REQUEST_BUCKETS.forEach((le, i) => {
+        total += series.buckets[i] ?? 0;
+        values.push({ labels: { le, ...series.labels }, value: total, metricName: bucket });
+      });
+      values.push({ labels: { le: '+Inf', ...series.labels }, value: series.count, metricName: bucket });
+      values.push({ labels: { ...series.labels }, value: series.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...series.labels }, value: series.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** Forgets every series (prom-client's `reset`). */
+  reset(): void {
+    this.#series.clear();
+    this.#ordered.length = 0;
+  }
+}
+
+/** The index of the first bucket that holds `seconds`, or -1 above the last bound (only +Inf holds it). */
+function bucketOf(seconds: number): number {
+  let i = 0;
+  for (const le of REQUEST_BUCKETS) {
+    if (seconds <= le) return i;
+    i++;
+  }
+  return -1;
+}
+
+interface HistogramValue {
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+  readonly metricName: string;
 }
