@@ -198,13 +198,14 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
     }
     drainListeners.push(() => stopPurge.abort());
 
+    const hasher = new PasswordHasher({ concurrency: config.hashConcurrency });
     return {
       config,
       auth,
       database,
       users: new MeasuredUserStore(database.db, metrics),
       keys,
-      hasher: new PasswordHasher({ concurrency: config.hashConcurrency }),
+      hasher,
       throttle: countedThrottle(throttle, metrics),
       metrics,
       log,
@@ -246,6 +247,7 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
         await Promise.all([
           step(bus === undefined ? 'database' : 'database and Redis revocation bus', auth.close()),
           step(redisOptions === undefined ? 'throttle' : 'Redis throttle', throttle.close()),
+          hasher.close(),
         ]);
       },
     };

@@ -1,7 +1,8 @@
-// Argon2id behind a bounded queue: at most `concurrency` hashes run at once (libuv has 4 threads
-// and the machine 2 cores), and at most `queueLimit` wait; past that the caller is told to come back
+// Argon2id behind a bounded queue: at most `concurrency` hashes run at once, each on a niced worker
+// thread (hash-workers.ts), and at most `queueLimit` wait; past that the caller is told to come back
 // later instead of every login slowing down together.
-import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { parseOptions } from '@node-rs/argon2';
+import { HashWorkers } from './hash-workers.js';
 import { parseLegacyHash, verifyLegacyHash } from './legacy-hashes/index.js';
 import { PASSWORD_MAX_BYTES } from './password-policy.js';
 
@@ -33,19 +34,26 @@ export class PasswordHasher {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
   #dummy: Promise<string> | undefined;
+  readonly #workers: HashWorkers;
 
   constructor(options: { concurrency: number; queueLimit?: number }) {
     this.#concurrency = options.concurrency;
     this.#queueLimit = options.queueLimit ?? 256;
+    this.#workers = new HashWorkers(options.concurrency);
   }
 
   hash(password: string): Promise<string> {
-    return this.#run(() => hash(password, PARAMS));
+    return this.#run(() => this.#workers.hash(password, PARAMS));
   }
 
   /** Verifies in constant time (argon2's own compare); a malformed stored hash is a mismatch. */
   verify(stored: string, password: string): Promise<boolean> {
-    return this.#run(() => verify(stored, password).catch(() => false));
+    return this.#run(() => this.#workers.verify(stored, password).catch(() => false));
+  }
+
+  /** Ends the hash threads (an idle hasher holds no process open, so this is for tidiness and tests). */
+  close(): Promise<void> {
+    return this.#workers.close();
   }
 
   /**
@@ -81,7 +89,7 @@ export class PasswordHasher {
    * when NFKC changed it, the second check `verifyLogin` makes for such a password is spent too.
    */
   async verifyNobody(password: string, typed: string = password): Promise<false> {
-    this.#dummy ??= hash('tessera-dummy-password', PARAMS);
+    this.#dummy ??= this.#workers.hash('tessera-dummy-password', PARAMS);
     const dummy = await this.#dummy;
     await this.verify(dummy, password);
     if (typed !== password) await this.verify(dummy, typed);
