@@ -1,6 +1,6 @@
-// One benchmark server (child process of bench/http/index.ts): a framework with four routes answering the same small
-// JSON — bare, the Tessera guard with the verified-token cache on and off, and the framework's usual JWT peer — all
-// checking the same access token. Stateless Tessera (no session store): token-only, like the peers.
+// One benchmark server (child process of bench/http/index.ts): a framework with six routes answering the same small
+// JSON — bare, bare behind a middleware that does nothing, bare with one floor verify in the handler, the Tessera guard with the verified-token cache on and off,
+// and the framework's usual JWT peer — all but bare checking the same access token. Stateless Tessera (no session store): token-only, like the peers.
 // Usage: node --import tsx bench/http/server.ts <express|fastify|hono> <HS256|EdDSA>
 import { serve } from '@hono/node-server';
 import fastifyJwt from '@fastify/jwt';
@@ -13,9 +13,10 @@ import { expressjwt } from 'express-jwt';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { jwt as honoJwt } from 'hono/jwt';
-import type { Server } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { webcrypto } from 'node:crypto';
+import { floorVerifier } from '../verify/floor.js';
 
 export const SUB = 'user-1042';
 /** One hour: the one token every request carries stays valid for the whole run. */
@@ -35,6 +36,8 @@ type Framework = 'express' | 'fastify' | 'hono';
 
 interface Setup {
   readonly alg: Algorithm;
+  /** The floor of bench/verify: one node:crypto check and the claim checks, nothing else. */
+  readonly floor: (headers: IncomingHttpHeaders) => string;
   readonly key: Key;
   readonly cached: Tessera;
   readonly uncached: Tessera;
@@ -49,7 +52,15 @@ async function setup(alg: Algorithm): Promise<Setup> {
   const cached = createTessera({ keys: key, refreshKey, accessTtl: TTL_SECONDS });
   const uncached = createTessera({ keys: key, refreshKey, accessTtl: TTL_SECONDS, verifiedCacheSize: 0 });
   const { token } = cached.createAccessToken({ sub: SUB });
-  return { alg, key, cached, uncached, token, issuer: cached.config.issuer, audience: cached.config.audience };
+  const { issuer, audience } = cached.config;
+  const verify = floorVerifier({ alg, kid: key.kid, issuer, audience, signingKey: key.verifyingKey, verifyingKey: key.verifyingKey });
+  // The least a route can do to trust a Bearer token: take what follows the scheme and verify it.
+  const floor = (headers: IncomingHttpHeaders): string => {
+    const value = headers.authorization;
+    if (value === undefined || !value.startsWith('Bearer ')) throw new Error('no Bearer token');
+    return verify(value.slice(7)).sub as string;
+  };
+  return { alg, key, floor, cached, uncached, token, issuer, audience };
 }
 
 /** The peers get the key in the form each is fastest with: raw bytes or PEM for node:crypto ones, a CryptoKey for Hono (WebCrypto). */
@@ -69,6 +80,16 @@ async function expressApp(s: Setup): Promise<{ listen: () => Promise<number>; mi
   app.set('etag', false);
   app.get('/bare', (_req, res) => {
     res.json({ sub: SUB });
+  });
+  app.get(
+    '/bare-mw',
+    (_req, _res, next) => next(),
+    (_req, res) => {
+      res.json({ sub: SUB });
+    },
+  );
+  app.get('/floor', (req, res) => {
+    res.json({ sub: s.floor(req.headers) });
   });
   const cached = expressTessera(s.cached);
   const uncached = expressTessera(s.uncached);
@@ -100,6 +121,8 @@ async function expressApp(s: Setup): Promise<{ listen: () => Promise<number>; mi
 async function fastifyApp(s: Setup): Promise<{ listen: () => Promise<number>; missing: Record<string, string> }> {
   const app = Fastify({ logger: false });
   app.get('/bare', async () => ({ sub: SUB }));
+  app.get('/floor', async (request) => ({ sub: s.floor(request.headers) }));
+  app.get('/bare-mw', { preHandler: async () => undefined }, async () => ({ sub: SUB }));
   // Two Tessera instances: each plugin registration in a scope of its own (it decorates the instance it is given).
   for (const [path, auth] of [
     ['/tessera', s.cached],
@@ -127,6 +150,12 @@ async function fastifyApp(s: Setup): Promise<{ listen: () => Promise<number>; mi
 async function honoApp(s: Setup): Promise<{ listen: () => Promise<number>; missing: Record<string, string> }> {
   const app = new Hono();
   app.get('/bare', (c) => c.json({ sub: SUB }));
+  app.get('/floor', (c) => c.json({ sub: s.floor(nodeHeaders(c.env)) }));
+  app.get(
+    '/bare-mw',
+    (_c, next) => next(),
+    (c) => c.json({ sub: SUB }),
+  );
   const cached = honoTessera(s.cached);
   const uncached = honoTessera(s.uncached);
   app.get('/tessera', cached.required(), (c) => c.json({ sub: cached.identity(c).sub }));
@@ -144,6 +173,11 @@ async function honoApp(s: Setup): Promise<{ listen: () => Promise<number>; missi
   };
 }
 
+/** The Node request's parsed headers, as `@hono/node-server` hands them over (`c.env.incoming`). */
+function nodeHeaders(env: unknown): IncomingHttpHeaders {
+  return (env as { incoming: { headers: IncomingHttpHeaders } }).incoming.headers;
+}
+
 async function main(): Promise<void> {
   const [framework, alg] = process.argv.slice(2) as [Framework, Algorithm];
   const s = await setup(alg);
@@ -151,6 +185,9 @@ async function main(): Promise<void> {
   const port = await app.listen();
   const routes: Record<string, string> = {
     bare: '/bare',
+    'bare + floor verify': '/floor',
+    // What the framework charges for any middleware (Hono: its async compose path), beside what the guard adds.
+    'bare + no-op middleware': '/bare-mw',
     'Tessera · cache on': '/tessera',
     'Tessera · cache off': '/tessera-nocache',
     ...(app.missing.peer === undefined ? { peer: '/peer' } : {}),

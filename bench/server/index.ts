@@ -33,7 +33,13 @@ const STORM_USERS = 8;
 const STORM_CONNECTIONS = 8;
 /** The paced /auth/me probe: requests per second, over twice the round's time. */
 const PROBE_RATE = 250;
-const TARGETS = { me: 0.5, refresh: { SQLite: 5000, 'Postgres + Redis': 3000 } as Record<string, number>, storm: 2 };
+/** The /auth/me baseline that receives and answers the same bytes (bare.ts `/bare-me`). */
+const SAME_BYTES = 'bare Fastify · same bytes';
+const TARGETS = {
+  me: { SQLite: 0.7, 'Postgres + Redis': 0.6 } as Record<string, number>,
+  refresh: { SQLite: 5000, 'Postgres + Redis': 3000 } as Record<string, number>,
+  storm: 2,
+};
 
 // Ten rounds (the harness treats fewer as a smoke run) of 800 ms (the latency probe runs twice as long): about three minutes.
 const options = httpOptions({ rounds: 10, timeMs: 800, quickRounds: 2, quickTimeMs: 400 });
@@ -156,6 +162,19 @@ function addThroughput(d: Deployment, bare: Child<{ port: number }>): void {
   group.addMeasured('bare Fastify', async () =>
     record(key('bare Fastify'), await cannon({ url: `${bare.url}/bare`, connections: CONNECTIONS, durationMs: options.timeMs, serverPid: bare.pid })),
   );
+  // The same request and answer bytes as /auth/me (its Authorization header, its headers and body size): what the target is judged against.
+  group.addMeasured(SAME_BYTES, async () =>
+    record(
+      key(SAME_BYTES),
+      await cannon({
+        url: `${bare.url}/bare-me`,
+        connections: CONNECTIONS,
+        durationMs: options.timeMs,
+        serverPid: bare.pid,
+        headers: { authorization: `Bearer ${d.meToken}` },
+      }),
+    ),
+  );
   group.addMeasured('/auth/me', async () =>
     record(
       key('/auth/me'),
@@ -178,7 +197,7 @@ function addThroughput(d: Deployment, bare: Child<{ port: number }>): void {
   group.note(
     `${CONNECTIONS} connections, ${options.timeMs} ms per run. /auth/me: one access token (EdDSA, the server's default); /auth/refresh: ${CHAINS} sessions, each request presenting a session's current refresh token; /auth/login: argon2id, ${STORM_USERS} users in turn.`,
   );
-  suite.target({ group: group.name, case: '/auth/me', atLeast: TARGETS.me, label: `/auth/me ≥ ${TARGETS.me}× bare Fastify` });
+  suite.target({ group: group.name, case: '/auth/me', atLeast: TARGETS.me[d.name]!, label: `/auth/me ≥ ${TARGETS.me[d.name]}× bare Fastify` });
 }
 
 /**
@@ -286,6 +305,23 @@ function extend(report: SuiteReport, deployments: readonly Deployment[]): void {
     console.log(
       `  ${r.case.padEnd(42)}  ${Math.round(r.rps).toLocaleString('en-US').padStart(8)}  ${r.p50Ms.toFixed(2).padStart(7)}  ${r.p99Ms.toFixed(2).padStart(7)}  ${r.serverCpuMicrosPerRequest.toFixed(0).padStart(10)}  ${r.serverBusy.toFixed(2).padStart(5)}  ${`${r.cpuRatioToBare.toFixed(2)}×`.padStart(10)}`,
     );
+  // /auth/me against the bare route that receives and sends the same bytes, paired by round.
+  console.log(`\n/auth/me ÷ ${SAME_BYTES} (paired by round; server CPU per request, wall-clock req/s beside):`);
+  const sameBytes = deployments.map((d) => {
+    const group = `server · ${d.name}`;
+    const me = runs.get(`${group} › /auth/me`)?.slice(-rounds) ?? [];
+    const bare = runs.get(`${group} › ${SAME_BYTES}`)?.slice(-rounds) ?? [];
+    const measured = me.length > 0 && me.length === bare.length;
+    const perRequest = (r: LoadResult): number => (r.serverCpuSeconds ?? Number.NaN) / r.requests;
+    const cpuRatio = measured ? round(median(me.map((r, i) => perRequest(bare[i]!) / perRequest(r)))) : undefined;
+    const wallRatio = measured ? round(median(me.map((r, i) => r.rps / bare[i]!.rps))) : undefined;
+    const atLeast = TARGETS.me[d.name]!;
+    const pass = wallRatio !== undefined && wallRatio >= atLeast;
+    console.log(
+      `  ${pass ? 'PASS' : 'MISS'}  ${d.name.padEnd(18)}  /auth/me ≥ ${atLeast}×  ${wallRatio === undefined ? 'not measured' : `${wallRatio.toFixed(2)}× wall   ${cpuRatio!.toFixed(2)}× CPU`}`,
+    );
+    return { deployment: d.name, atLeast, wallRatio, cpuRatio, pass };
+  });
   const latency = [...storms].map(([key, all]) => {
     const mine = all.slice(-rounds);
     const logins = mine.map((m) => m.loginsPerSecond).filter((x): x is number => x !== undefined);
@@ -312,7 +348,7 @@ function extend(report: SuiteReport, deployments: readonly Deployment[]): void {
     })),
     42,
   );
-  addToReport('server', { runs: rows, latencyProbe: latency, rateTargets: targets, connections: CONNECTIONS });
+  addToReport('server', { runs: rows, meVersusSameBytes: sameBytes, latencyProbe: latency, rateTargets: targets, connections: CONNECTIONS });
 }
 
 await runThenClean(main, cleanups);
