@@ -90,6 +90,17 @@ describe('sessions', () => {
     expect(next.access.claims).toMatchObject({ roles: ['admin'], hookVersion: 2, fresh: false });
   });
 
+  it('lets hook claims win over the claims a rotation carries over, and keeps the carried ones the hook leaves alone', async () => {
+    let plan = 'free';
+    const { auth } = setup({ additionalClaims: () => ({ plan }) });
+    const opened = await auth.openSession({ sub: 'u', claims: { roles: ['admin'] } });
+    plan = 'pro';
+    const next = await auth.refresh(opened.refresh.token);
+    for (const claims of [next.refresh.claims, next.access.claims])
+      expect(claims).toMatchObject({ plan: 'pro', roles: ['admin'], sub: 'u', sid: opened.sid });
+    expect(next.refresh.claims).not.toHaveProperty('fresh');
+  });
+
   it('answers the previous token inside the grace window with the current one (same jti and claims)', async () => {
     const { auth, clock, events } = setup();
     const opened = await auth.openSession({ sub: 'u', transport: 'cookie' });

@@ -104,6 +104,17 @@ describe('issuing', () => {
     expect(() => hooked.createAccessToken({ sub: 'u' })).toThrow(/reserved/);
   });
 
+  it('lets per-call claims win over hook claims, and takes a hook that answers null as no claims', () => {
+    const auth = createTessera({ keys: eddsa, refreshKey, additionalClaims: () => ({ tenant: 'hook', level: 1 }) });
+    expect(auth.verifyAccessToken(auth.createAccessToken({ sub: 'u', claims: { tenant: 'call' } }).token)).toMatchObject({
+      tenant: 'call',
+      level: 1,
+    });
+    const nothing = createTessera({ keys: eddsa, refreshKey, additionalClaims: () => null as unknown as Record<string, unknown> });
+    const claims = nothing.verifyAccessToken(nothing.createAccessToken({ sub: 'u', claims: { tenant: 't1' } }).token);
+    expect(claims).toMatchObject({ sub: 'u', tenant: 't1' });
+  });
+
   it('writes client_id on both kinds (RFC 9068 §2.2) and cnf.jkt only when bound (RFC 9449 §6.1)', () => {
     const auth = createTessera({ keys: eddsa, refreshKey, clock: fixedClock(T0) });
     const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'; // RFC 7638 §3.1's example thumbprint
