@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import { isHot } from './hot-statements.js';
 
 /** The part of a pg client the store calls (the Kysely way: declare only what is used). */
 export interface PgClient {
-  query(config: { text: string; values: unknown[]; query_timeout?: number }): Promise<{ command: string; rowCount: number | null; rows: unknown[] }>;
+  /** With a `name`, the connection parses the text once and runs it by name afterwards. */
+  query(config: {
+    text: string;
+    values: unknown[];
+    name?: string;
+    query_timeout?: number;
+  }): Promise<{ command: string; rowCount: number | null; rows: unknown[] }>;
   /** `release(true)` destroys the connection instead of returning it to the pool. */
   release(destroy?: boolean | Error): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
@@ -26,7 +34,32 @@ function isServerError(error: unknown): boolean {
   return error instanceof Error && 'severity' in error && typeof (error as { code?: unknown }).code === 'string';
 }
 
-/** A checked-out client as Kysely sees it; a connection that failed below SQL is destroyed on release. */
+/**
+ * SQLSTATE 0A000, "cached plan must not change result type": a migration changed what a prepared
+ * statement returns. The statement stays prepared on that connection, so the connection must go.
+ */
+const STALE_PLAN = '0A000';
+
+const names = new Map<string, string>();
+
+/**
+ * The name a hot statement is prepared under on every connection: from its text, so the same text
+ * (the same store, schema included) shares one and a different one never collides.
+ */
+function statementName(text: string): string | undefined {
+  let name = names.get(text);
+  if (name === undefined && isHot(text)) {
+    name = `tessera_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A checked-out client as Kysely sees it. Hot statements run as named prepared statements (parsed
+ * once per connection; Postgres may then reuse a generic plan). A connection that failed below SQL,
+ * or holds a statement made stale by a migration, is destroyed on release; the pool opens another.
+ */
 class GuardedClient implements PostgresPoolClient {
   readonly #client: PgClient;
   readonly #queryTimeout: number;
@@ -45,10 +78,12 @@ class GuardedClient implements PostgresPoolClient {
     if (typeof sql !== 'string') throw new TypeError('The session store does not stream.');
     // A client-side limit too: when the network stops answering, the server's statement_timeout
     // never reaches us, and a hung query would hold the caller until TCP gives up.
-    return this.#client.query({ text: sql, values: [...parameters], query_timeout: this.#queryTimeout }).then(
+    const name = statementName(sql);
+    const config = { text: sql, values: [...parameters], query_timeout: this.#queryTimeout };
+    return this.#client.query(name === undefined ? config : { ...config, name }).then(
       (result) => ({ command: result.command as PostgresQueryResult<R>['command'], rowCount: result.rowCount ?? 0, rows: result.rows as R[] }),
       (error: unknown) => {
-        if (!isServerError(error)) this.#broken = true;
+        if (!isServerError(error) || (error as { code: string }).code === STALE_PLAN) this.#broken = true;
         throw error;
       },
     );

@@ -7,7 +7,7 @@ import { migrateSessions, type MigrationSet } from './migrations.js';
 import { prepareQuery } from './prepared-query.js';
 import { purgeSessionRows } from './purge.js';
 import { insertRevocationEvents, lockRevocationEvents, readRevocationEvents, readRevocationSnapshot } from './revocation-events.js';
-import { SESSIONS_TABLE, toRecord, toRow, type SessionDatabase, type SessionRow } from './tables.js';
+import { SESSION_COLUMNS, SESSIONS_TABLE, toRecord, toRow, type SessionDatabase, type SessionRow } from './tables.js';
 
 /** A session store over SQL: the `SessionStore` verbs, migrations and a readiness probe. */
 export interface SqlSessionStore extends SessionStore {
@@ -78,8 +78,9 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
   };
 
   // The verbs of every refresh and liveness check are compiled once; the others, rare, as they come.
+  // Their columns are listed: they stay prepared on Postgres connections (stores/sql/pg-pool.ts).
   const selectById = prepareQuery<{ id: string }, SessionRow>(q as Kysely<unknown>, (p) =>
-    q.selectFrom(SESSIONS_TABLE).selectAll().where('id', '=', p.id),
+    q.selectFrom(SESSIONS_TABLE).select(SESSION_COLUMNS).where('id', '=', p.id),
   );
   const compareAndSet = prepareQuery<{ id: string; expectedJti: string } & RotationInput, SessionRow>(q as Kysely<unknown>, (p) =>
     // The compare-and-set: one UPDATE whose WHERE is the whole precondition. Every SET
@@ -99,7 +100,7 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
       .where('revoked_at', 'is', null)
       .where('absolute_expires_at', '>', p.now)
       .where('expires_at', '>', p.now)
-      .returningAll(),
+      .returning(SESSION_COLUMNS),
   );
 
   const get = async (id: string) => {

@@ -30,6 +30,31 @@ export interface SessionsTable {
   jkt: string | null;
 }
 
+/** A record, not a list, so that a column added to `SessionsTable` and not here fails to compile. */
+const SESSION_COLUMN_SET: Record<keyof SessionsTable, true> = {
+  id: true,
+  user_id: true,
+  current_jti: true,
+  previous_jti: true,
+  rotated_at: true,
+  expires_at: true,
+  absolute_expires_at: true,
+  revoked_at: true,
+  reason: true,
+  created_at: true,
+  last_used_at: true,
+  user_agent: true,
+  ip: true,
+  client_id: true,
+  jkt: true,
+};
+
+/**
+ * Every column of `tessera_sessions`, for statements kept prepared: `*` there would change its
+ * meaning when a migration adds a column, and Postgres refuses a prepared plan whose result changed.
+ */
+export const SESSION_COLUMNS = Object.keys(SESSION_COLUMN_SET) as readonly (keyof SessionsTable)[];
+
 /** The tables the store reads and writes, for callers that type their own Kysely instance. */
 export interface SessionDatabase {
   tessera_sessions: SessionsTable;
