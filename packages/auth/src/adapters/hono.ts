@@ -1,5 +1,6 @@
 // Hono 4 adapter: request → plain values → core → Response. Nothing else happens here.
-import type { Context, Handler, MiddlewareHandler } from 'hono';
+import type { Context, Handler, Input, MiddlewareHandler, Next } from 'hono';
+import type { BlankInput, HandlerResponse } from 'hono/types';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
@@ -9,6 +10,8 @@ import {
   type Authenticator,
   type VerifyOnlyAuthenticator,
   type FrameworkTessera,
+  type GuardOptions,
+  type GuardOutcome,
   type Identity,
   type VerifyOnly,
 } from './adapter-kit.js';
@@ -61,7 +64,29 @@ export type HonoTessera<User, Claims extends object = object> = FrameworkTessera
   User,
   Claims,
   MiddlewareHandler<OptionalAuthEnv<User, Claims>>
->;
+> & {
+  /**
+   * The `required()` guard and your handler as one route handler: the same checks, refusals and `c.var.auth`.
+   * One handler keeps Hono on its synchronous dispatch, where a middleware in front takes its async compose path.
+   * @example
+   * app.get('/me', t.guarded((c) => c.json({ sub: c.var.auth.sub })));
+   * app.get('/admin', t.guarded({ claims: { role: 'admin' } }, (c) => c.json({ sub: c.var.auth.sub })));
+   */
+  guarded: GuardedHandler<User, Claims>;
+};
+
+/** `guarded(handler)` or `guarded(options, handler)`, with `options` as `required()` takes them. */
+export interface GuardedHandler<User, Claims extends object = object> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Hono's own default for a handler's response type
+  <P extends string = string, I extends Input = BlankInput, R extends HandlerResponse<any> = any>(
+    handler: Handler<AuthedEnv<User, Claims>, P, I, R>,
+  ): Handler<AuthedEnv<User, Claims>, P, I, R>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Hono's own default for a handler's response type
+  <P extends string = string, I extends Input = BlankInput, R extends HandlerResponse<any> = any>(
+    options: GuardOptions<Claims>,
+    handler: Handler<AuthedEnv<User, Claims>, P, I, R>,
+  ): Handler<AuthedEnv<User, Claims>, P, I, R>;
+}
 
 /**
  * Tessera for Hono 4 (on any runtime; on `@hono/node-server` duplicate headers stay visible).
@@ -91,7 +116,7 @@ export function tessera<User = never, Claims extends object = object>(
     if (error !== undefined) throw new TesseraHTTPException(result, error.code, error.message, error.cause);
     return toWebResponse(result);
   };
-  return frameworkTessera<
+  const surface = frameworkTessera<
     MiddlewareHandler<AuthedEnv<User, Claims>>,
     Handler,
     Context,
@@ -111,10 +136,7 @@ export function tessera<User = never, Claims extends object = object>(
         c.set('auth', outcome.identity as Identity<User, Claims>);
         if (outcome.setCookie.length === 0) return next();
         await next();
-        // Ahead of the handler's own cookies, as the other adapters write them: a later cookie of the same name wins.
-        const later = c.res.headers.getSetCookie();
-        c.header('set-cookie', undefined);
-        for (const cookie of [...outcome.setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
+        cookiesFirst(c, outcome.setCookie);
         return undefined;
       };
     },
@@ -124,6 +146,51 @@ export function tessera<User = never, Claims extends object = object>(
     },
     stored: (c) => c.get('auth'),
   });
+  const guarded = ((first: GuardOptions<Claims> | Handler, second?: Handler): Handler => {
+    // Options after the handler would be dropped rules (a role check gone): refuse the route instead.
+    if (typeof first === 'function' && second !== undefined)
+      throw new TypeError('guarded(options, handler) takes its options first: guarded({ claims }, handler).');
+    const [guardOptions, handler] = typeof first === 'function' ? [{}, first] : [first, second];
+    if (typeof handler !== 'function') throw new TypeError('guarded(options, handler) needs a handler function.');
+    const check = kit.guard({ token: 'access' }, guardOptions);
+    /** After the guard: store the caller, run the handler, and put the guard's cookies ahead of the handler's. */
+    const proceed = (c: Context, next: Next, outcome: GuardOutcome<User, Claims>): Handled => {
+      if (!outcome.ok) return answer(outcome.result);
+      c.set('auth', outcome.identity as Identity<User, Claims>);
+      if (outcome.setCookie.length === 0) return handler(c, next);
+      return withCookies(c, handler(c, next), outcome.setCookie);
+    };
+    // Synchronous whenever the request and the guard are: that is what keeps Hono off its async path.
+    return (c, next) => {
+      const pending = toRequest(c);
+      if (pending instanceof Promise) return pending.then((request) => afterRequest(c, next, request));
+      return afterRequest(c, next, pending);
+    };
+    function afterRequest(c: Context, next: Next, request: AuthRequest | InvalidRequestError): Handled {
+      if (request instanceof InvalidRequestError) return answer(kit.error(request));
+      const checked = check(request);
+      return checked instanceof Promise ? checked.then((outcome) => proceed(c, next, outcome)) : proceed(c, next, checked);
+    }
+  }) as GuardedHandler<User, Claims>;
+  return { ...surface, guarded };
+}
+
+/** What a handler gives Hono: a response (or nothing, once the context is finalized), now or later. */
+type Handled = Awaited<HandlerResponse<unknown>> | Promise<Awaited<HandlerResponse<unknown>>>;
+
+/** The handler's response with the guard's cookies ahead of its own, as the middleware form writes them. */
+async function withCookies(c: Context, handled: Handled, setCookie: readonly string[]): Promise<Response> {
+  const response = await handled;
+  if (response instanceof Response) c.res = response;
+  cookiesFirst(c, setCookie);
+  return c.res;
+}
+
+/** The guard's cookies ahead of the handler's own, as the other adapters write them: a later cookie of the same name wins. */
+function cookiesFirst(c: Context, setCookie: readonly string[]): void {
+  const later = c.res.headers.getSetCookie();
+  c.header('set-cookie', undefined);
+  for (const cookie of [...setCookie, ...later]) c.header('set-cookie', cookie, { append: true });
 }
 
 /** The part of Node's IncomingMessage that `@hono/node-server` hands over as `c.env.incoming`. */

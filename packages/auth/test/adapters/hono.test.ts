@@ -117,12 +117,34 @@ describe('hono adapter', () => {
           ],
         }),
     );
+    // The same two handlers guarded as one handler.
+    app.get(
+      '/context-one',
+      t.guarded((c) => {
+        c.header('set-cookie', 'app=1', { append: true });
+        return c.json({ ok: true });
+      }),
+    );
+    app.get(
+      '/response-one',
+      t.guarded(
+        () =>
+          new Response('{}', {
+            headers: [
+              ['set-cookie', 'app=1'],
+              ['set-cookie', 'app=2'],
+            ],
+          }),
+      ),
+    );
     const { access } = await auth.openSession({ sub: 'alice', transport: 'cookie' });
     clock.advance(11 * 60_000);
     const cookie = `${auth.config.cookies.names.access}=${access.token}`;
     for (const [path, own] of [
       ['/context', ['app=1']],
       ['/response', ['app=1', 'app=2']],
+      ['/context-one', ['app=1']],
+      ['/response-one', ['app=1', 'app=2']],
     ] as const) {
       const cookies = (await app.request(path, { headers: { cookie } })).headers.getSetCookie();
       expect(cookies.map((c) => c.slice(0, c.indexOf(';') < 0 ? undefined : c.indexOf(';')).split('=')[0])).toEqual([
@@ -131,6 +153,56 @@ describe('hono adapter', () => {
       ]);
       expect(cookies.slice(1)).toEqual(own);
     }
+  });
+
+  it('guards as one handler (guarded): the handler runs with c.var.auth set, synchronously when the guard is, and a refusal never reaches it', async () => {
+    // Stateless: no session store to ask, so the guard decides synchronously.
+    const auth = createTessera({ keys, refreshKey, clock: fixedClock(Date.UTC(2030, 0, 1)) });
+    onTestFinished(() => auth.close());
+    const t = tessera(auth);
+    const app = new Hono();
+    let ran = 0;
+    app.get(
+      '/me',
+      t.guarded((c) => {
+        ran += 1;
+        return c.json({ sub: c.var.auth.sub, same: c.var.auth === t.identity(c) });
+      }),
+    );
+    app.get(
+      '/admin',
+      t.guarded({ claims: { role: 'admin' } }, (c) => {
+        ran += 1;
+        return c.text('admin');
+      }),
+    );
+    app.post(
+      '/echo',
+      t.guarded(async (c) => c.json({ sub: c.var.auth.sub, body: await c.req.json<unknown>() })),
+    );
+    const { access } = auth.createTokenPair({ sub: 'alice' });
+    const authorization = `Bearer ${access.token}`;
+    // Hono answers a one-handler route without a promise when the handler does: nothing here waits.
+    const answered = app.fetch(new Request('http://localhost/me', { headers: { authorization } }));
+    expect(answered).toBeInstanceOf(Response);
+    expect(await (answered as Response).json()).toEqual({ sub: 'alice', same: true });
+    const admin = await app.request('/admin', { headers: { authorization } });
+    expect(admin.status).toBe(403);
+    expect(((await admin.json()) as { error: string }).error).toBe('insufficient_scope');
+    const missing = await app.request('/me');
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(ran).toBe(1);
+    const echo = await app.request('/echo', {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ n: 1 }),
+    });
+    expect(await echo.json()).toEqual({ sub: 'alice', body: { n: 1 } });
+    expect(() => t.guarded({}, undefined as unknown as () => Response)).toThrow(TypeError);
+    // Rules after the handler (untyped callers) would be dropped: the route is refused when declared.
+    const late = t.guarded as unknown as (handler: () => Response, options: object) => unknown;
+    expect(() => late(() => new Response('admin'), { claims: { role: 'admin' } })).toThrow(/options first/);
   });
 
   it('leaves a JSON body the guard read for the handler, and takes a refresh token from it', async () => {

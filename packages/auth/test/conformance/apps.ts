@@ -30,8 +30,11 @@ import {
 } from './adapter.js';
 import { makeNext } from './apps-next.js';
 
-/** A guarded route of the suite: method, path, its guard, and the body it answers for the identity the guard set. */
-type GuardedRoute<G> = { readonly method: 'get' | 'post'; readonly path: string; readonly guard: G } & (
+/**
+ * A guarded route of the suite: method, path, its guard, and the body it answers for the identity the guard set;
+ * `required` holds the options of a `required()` guard, for the adapters that can also guard as one handler.
+ */
+type GuardedRoute<G> = { readonly method: 'get' | 'post'; readonly path: string; readonly guard: G; readonly required?: GuardOptions } & (
   | { readonly optional: false; body(identity: Identity<unknown>): Record<string, unknown> }
   | { readonly optional: true; body(identity: Identity<unknown> | null): Record<string, unknown> }
 );
@@ -39,12 +42,19 @@ type GuardedRoute<G> = { readonly method: 'get' | 'post'; readonly path: string;
 /** The guarded routes listed at the top of adapter.ts, with the guards of one adapter (an optional guard may be typed apart). */
 function guardedRoutes<G, O = G>(t: { required(options?: GuardOptions): G; optional(): O; fresh(): G; refreshRequired(): G }): GuardedRoute<G | O>[] {
   return [
-    { method: 'get', path: '/me', guard: t.required(), optional: false, body: meBody },
-    { method: 'post', path: '/me', guard: t.required(), optional: false, body: meBody },
+    { method: 'get', path: '/me', guard: t.required(), required: {}, optional: false, body: meBody },
+    { method: 'post', path: '/me', guard: t.required(), required: {}, optional: false, body: meBody },
     { method: 'get', path: '/optional', guard: t.optional(), optional: true, body: subBody },
     { method: 'post', path: '/fresh', guard: t.fresh(), optional: false, body: subBody },
-    { method: 'get', path: '/admin', guard: t.required({ claims: ADMIN_CLAIMS }), optional: false, body: subBody },
-    { method: 'get', path: '/scoped', guard: t.required({ scope: SCOPED }), optional: false, body: subBody },
+    {
+      method: 'get',
+      path: '/admin',
+      guard: t.required({ claims: ADMIN_CLAIMS }),
+      required: { claims: ADMIN_CLAIMS },
+      optional: false,
+      body: subBody,
+    },
+    { method: 'get', path: '/scoped', guard: t.required({ scope: SCOPED }), required: { scope: SCOPED }, optional: false, body: subBody },
     { method: 'post', path: '/refresh-only', guard: t.refreshRequired(), optional: false, body: subBody },
   ];
 }
@@ -143,7 +153,16 @@ export async function makeFastify(auth: Tessera, options: AdapterOptions<User>):
 
 // --- Hono 4 on @hono/node-server -------------------------------------------------------------
 
-export async function makeHono(auth: Tessera, options: AdapterOptions<User>): Promise<RunningApp> {
+export function makeHono(auth: Tessera, options: AdapterOptions<User>): Promise<RunningApp> {
+  return honoApp(auth, options, 'middleware');
+}
+
+/** The same app with every `required()` route guarded as one handler (`t.guarded`), Hono's synchronous dispatch. */
+export function makeHonoOneHandler(auth: Tessera, options: AdapterOptions<User>): Promise<RunningApp> {
+  return honoApp(auth, options, 'one handler');
+}
+
+async function honoApp(auth: Tessera, options: AdapterOptions<User>, form: 'middleware' | 'one handler'): Promise<RunningApp> {
   const app = new Hono();
   // Hono has no body parser of its own: the adapter parses JSON (and answers invalid_request); the size limit is the app's.
   app.use(bodyLimit({ maxSize: BODY_LIMIT, onError: () => toResponse(bodyErrorResult('too_large', options)) }));
@@ -151,8 +170,14 @@ export async function makeHono(auth: Tessera, options: AdapterOptions<User>): Pr
   app.post('/auth/login', t.login(checkCredentials, { transports: TRANSPORTS }));
   app.post('/auth/refresh', t.refresh());
   app.post('/auth/logout', t.logout());
-  for (const route of guardedRoutes(t))
-    app[route.method](route.path, route.guard as MiddlewareHandler, (c) => toResponse(answerOf(route, c.get('auth'), () => t.identity(c))));
+  for (const route of guardedRoutes(t)) {
+    if (form === 'one handler' && route.required !== undefined)
+      app[route.method](
+        route.path,
+        t.guarded(route.required, (c) => toResponse(answerOf(route, c.var.auth, () => t.identity(c)))),
+      );
+    else app[route.method](route.path, route.guard as MiddlewareHandler, (c) => toResponse(answerOf(route, c.get('auth'), () => t.identity(c))));
+  }
   // With errors: 'throw', Tessera's refusals arrive here as an HTTPException whose response is Tessera's answer.
   app.onError((err, c) => {
     if (!(err instanceof TesseraHTTPException)) return c.text('Internal Server Error', 500);
@@ -169,6 +194,7 @@ export const ADAPTERS: readonly AdapterUnderTest[] = [
   { name: 'express', make: makeExpress },
   { name: 'fastify', make: makeFastify },
   { name: 'hono', make: makeHono },
+  { name: 'hono-one-handler', make: makeHonoOneHandler },
   { name: 'next', make: makeNext, webHeaders: true },
   { name: 'nest-express', make: makeNestExpress },
   { name: 'nest-fastify', make: makeNestFastify },

@@ -121,6 +121,33 @@ describe('hono adapter types', () => {
     expectTypeOf(honoTessera(auth).identity).returns.toEqualTypeOf<Identity<never>>();
   });
 
+  it('types c.var.auth as set inside a one-handler guard (guarded), with path params and the options of required()', () => {
+    const t = honoTessera(auth, { lookupUser: async (claims): Promise<User | null> => (claims.sub === user.id ? user : null) });
+    const app = new Hono();
+    app.get(
+      '/me',
+      t.guarded((c) => {
+        expectTypeOf(c.var.auth.sub).toBeString();
+        expectTypeOf(c.var.auth.user).toEqualTypeOf<User | undefined>();
+        // @ts-expect-error -- no such property
+        void c.var.auth.nope;
+        return c.json({ sub: c.var.auth.sub });
+      }),
+    );
+    app.get(
+      '/users/:id',
+      // The path's params reach a handler nested in a call only when named: guarded<'/users/:id'>(…).
+      t.guarded<'/users/:id'>({ claims: (claims) => claims.sub !== '' }, (c) => {
+        expectTypeOf(c.req.param('id')).toBeString();
+        return c.json({ id: c.req.param('id'), sub: c.var.auth.sub });
+      }),
+    );
+    // @ts-expect-error -- the rules of required(): a scope is text
+    t.guarded({ scope: 42 }, (c) => c.text(c.var.auth.sub));
+    // @ts-expect-error -- options come first, the handler last
+    t.guarded((c) => c.text(c.var.auth.sub), {});
+  });
+
   it('works in an app with its own Variables, and refuses a non-Tessera or a wrong option', () => {
     const t = honoTessera<User>(auth);
     const app = new Hono<{ Variables: { requestId: string } }>();
