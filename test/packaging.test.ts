@@ -371,6 +371,7 @@ describe('the server as a package: npx --no-install tessera', () => {
       }),
     );
 
+  // Nine npx runs one after another, each a process start through npx: more than the default 30 s on a busy machine.
   it('--help lists the commands; no command, an unknown one or a stray argument prints the usage and fails', async () => {
     const dir = workdir('cli');
     const help = await npx(['--help'], dir);
@@ -392,7 +393,7 @@ describe('the server as a package: npx --no-install tessera', () => {
       expect(bare.code, group).not.toBe(0);
       expect(bare.stderr, group).toContain(`Usage: tessera ${group}`);
     }
-  });
+  }, 120_000);
 
   it('serve starts on SQLite in the current folder, says where it listens, and answers a real login', async () => {
     const dir = workdir('serve');
