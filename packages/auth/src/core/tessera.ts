@@ -227,15 +227,7 @@ export class Tessera<Claims extends object = object> {
   authenticate(request: AuthRequest, options: AuthenticateOptions<Claims> & { optional: true }): Promise<AuthResult<Claims> | null>;
   authenticate(request: AuthRequest, options?: AuthenticateOptions<Claims>): Promise<AuthResult<Claims>>;
   async authenticate(request: AuthRequest, options: AuthenticateOptions<Claims> = {}): Promise<AuthResult<Claims> | null> {
-    // `Claims` is the app's own statement of what its tokens carry (as `createTessera<Claims>` says).
-    const result = authenticateRequest(
-      request,
-      options as AuthenticateOptions,
-      this.config,
-      this.#verifier,
-      undefined,
-      this.#dpop,
-    ) as AuthResult<Claims> | null;
+    const result = this.#checkRequest(request, options);
     // Revocation is by session: one liveness check covers logout, reuse, password change and the rest.
     if (result !== null && this.#sessions !== undefined) await this.#sessions.assertLive(result.sid);
     return result;
@@ -247,6 +239,12 @@ export class Tessera<Claims extends object = object> {
    */
   [AUTHENTICATE_NOW](request: AuthRequest, options: AuthenticateOptions<Claims>): AuthResult<Claims> | null | Promise<AuthResult<Claims> | null> {
     if (this.#sessions !== undefined) return this.authenticate(request, options);
+    return this.#checkRequest(request, options);
+  }
+
+  /** The request's token and transport rules, without the session check (synchronous; a refusal is thrown). */
+  #checkRequest(request: AuthRequest, options: AuthenticateOptions<Claims>): AuthResult<Claims> | null {
+    // `Claims` is the app's own statement of what its tokens carry (as `createTessera<Claims>` says).
     return authenticateRequest(
       request,
       options as AuthenticateOptions,
