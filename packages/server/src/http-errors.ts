@@ -20,6 +20,7 @@ import {
 } from '@tessera/auth';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseProblem, DatabaseUnavailableError } from './db/connect.js';
+import { HashThreadError } from './users/hash-workers.js';
 import { HasherBusyError } from './users/hasher.js';
 
 /** A real fault: no error class, the same shape; the cause goes to the log only. */
@@ -28,7 +29,7 @@ const INTERNAL_ERROR: Refusal = { code: 'internal_error', status: 500, message: 
 /** Maps an error to a Tessera refusal, or undefined when it is a real fault (500). */
 export function asRefusal(err: unknown): TesseraError | undefined {
   if (err instanceof TesseraError) return err;
-  if (err instanceof HasherBusyError) return new ServerBusyError({ retryAfter: 1 });
+  if (err instanceof HasherBusyError || err instanceof HashThreadError) return new ServerBusyError({ retryAfter: 1 });
   if (err instanceof DatabaseUnavailableError) return new StoreUnavailableError({ cause: err });
   // A driver failure that escaped a store (a timeout, a serialization failure, a refused connection): 503, never its code.
   if (databaseProblem(err) !== undefined) return new StoreUnavailableError({ cause: err });

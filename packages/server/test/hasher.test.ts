@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HASH_NICE } from '../src/users/hash-workers.js';
+import { HASH_NICE, HashThreadError } from '../src/users/hash-workers.js';
 import { PasswordHasher } from '../src/users/hasher.js';
 
 /** The nice value of every thread of this process, from /proc (Linux). */
@@ -56,6 +56,15 @@ describe('PasswordHasher on hash threads', () => {
     expect(getPriority()).toBe(0);
     await h.close();
     expect(threadNices().filter((n) => n === HASH_NICE).length).toBe(before);
+  });
+
+  it('a check whose thread stops is an error, never a "wrong password"', async () => {
+    const h = hasher();
+    const stored = await h.hash('a password');
+    const checking = h.verify(stored, 'a password');
+    await h.close();
+    await expect(checking).rejects.toBeInstanceOf(HashThreadError);
+    await expect(h.verify(stored, 'a password')).rejects.toBeInstanceOf(HashThreadError);
   });
 
   it('refuses work once closed', async () => {

@@ -35,6 +35,14 @@ parentPort.on('message', (job) => {
 });
 `;
 
+/** No answer about the password exists: its hash thread stopped, or the hasher is closed (the server's trouble, a 503). */
+export class HashThreadError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HashThreadError';
+  }
+}
+
 type Job = { id: number; op: 'hash'; password: string; params: HashParams } | { id: number; op: 'verify'; stored: string; password: string };
 
 interface Pending {
@@ -79,7 +87,7 @@ export class HashWorkers {
   }
 
   #send(job: Job): Promise<string | boolean> {
-    if (this.#closed) return Promise.reject(new Error('The password hasher is closed'));
+    if (this.#closed) return Promise.reject(new HashThreadError('The password hasher is closed'));
     const thread = this.#pick();
     return new Promise((resolve, reject) => {
       if (thread.pending.size === 0) thread.worker.ref();
@@ -117,8 +125,8 @@ export class HashWorkers {
       for (const waiting of thread.pending.values()) waiting.reject(error);
       thread.pending.clear();
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`A password hash thread stopped (exit code ${code})`)));
+    worker.on('error', (error) => fail(new HashThreadError('A password hash thread failed', { cause: error })));
+    worker.on('exit', (code) => fail(new HashThreadError(`A password hash thread stopped (exit code ${code})`)));
     this.#threads.push(thread);
     return thread;
   }

@@ -2,7 +2,7 @@
 // thread (hash-workers.ts), and at most `queueLimit` wait; past that the caller is told to come back
 // later instead of every login slowing down together.
 import { parseOptions } from '@node-rs/argon2';
-import { HashWorkers } from './hash-workers.js';
+import { HashThreadError, HashWorkers } from './hash-workers.js';
 import { parseLegacyHash, verifyLegacyHash } from './legacy-hashes/index.js';
 import { PASSWORD_MAX_BYTES } from './password-policy.js';
 
@@ -48,7 +48,14 @@ export class PasswordHasher {
 
   /** Verifies in constant time (argon2's own compare); a malformed stored hash is a mismatch. */
   verify(stored: string, password: string): Promise<boolean> {
-    return this.#run(() => this.#workers.verify(stored, password).catch(() => false));
+    // Only argon2's refusal of the stored hash is a mismatch: a stopped thread says nothing about the
+    // password, and a "no" would count as a failed login against the account.
+    return this.#run(() =>
+      this.#workers.verify(stored, password).catch((error: unknown) => {
+        if (error instanceof HashThreadError) throw error;
+        return false;
+      }),
+    );
   }
 
   /** Ends the hash threads (an idle hasher holds no process open, so this is for tidiness and tests). */
