@@ -10,12 +10,15 @@ import { call, runCli, startServer } from '../support/harness.js';
 
 const ISSUER = 'https://auth.example.com';
 
-describe('DPoP across two instances sharing one database', () => {
+/**
+ * Two servers on one SQLite file, started before the describe's tests and closed after. Both describe
+ * themselves by the issuer, whatever port they are reached on: `htu` is built from it.
+ */
+function twoInstances(): { env: Readonly<Record<string, string>>; a: () => TestServer; b: () => TestServer } {
   const backend = sqliteBackend();
-  let a: TestServer;
-  let b: TestServer;
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
   beforeAll(async () => {
-    // Both describe themselves by the issuer, whatever port they are reached on: `htu` is built from it.
     a = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
     b = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
   });
@@ -24,8 +27,14 @@ describe('DPoP across two instances sharing one database', () => {
     await b?.close();
     await backend.cleanup();
   });
+  return { env: backend.env, a: () => a!, b: () => b! };
+}
+
+describe('DPoP across two instances sharing one database', () => {
+  const servers = twoInstances();
 
   it('agree on nonces, and refuse at one instance a proof the other accepted', async () => {
+    const [a, b] = [servers.a(), servers.b()];
     const user = await register(a.url);
     const keys = await DPoP.generateKeyPair('ES256');
     const htu = `${ISSUER}/auth/login`;
@@ -57,20 +66,10 @@ describe('DPoP across two instances sharing one database', () => {
 });
 
 describe('DPoP nonces across two instances after the refresh key is withdrawn', () => {
-  const backend = sqliteBackend();
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
-    b = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await backend.cleanup();
-  });
+  const servers = twoInstances();
 
   it('move to the new key on reload, without a restart: a nonce from A is good at B, and one made before stays good', async () => {
+    const [a, b] = [servers.a(), servers.b()];
     const user = await register(a.url);
     const keys = await DPoP.generateKeyPair('ES256');
     const htu = `${ISSUER}/auth/login`;
@@ -97,7 +96,7 @@ describe('DPoP nonces across two instances after the refresh key is withdrawn', 
           .executeTakeFirstOrThrow()
       ).kid;
     const old = await refreshKid();
-    const revoked = await runCli(['keys', 'revoke', old], backend.env);
+    const revoked = await runCli(['keys', 'revoke', old], servers.env);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(await refreshKid()).not.toBe(old);
     // What the 2-second reload does on each instance, run now rather than waited for.
@@ -112,7 +111,7 @@ describe('DPoP nonces across two instances after the refresh key is withdrawn', 
     expect(fresh.json.token_type).toBe('DPoP');
     // And an instance started after the withdrawal (which derives from the new key at startup) agrees with both:
     // before, A and B kept the old secret until restarted, and refused its nonces.
-    const c = await startServer({ ...backend.env, TESSERA_ISSUER: ISSUER });
+    const c = await startServer({ ...servers.env, TESSERA_ISSUER: ISSUER });
     try {
       expect(await nonceFrom(c)).toBe(after);
       expect((await login(a, await nonceFrom(c))).status).toBe(200);
