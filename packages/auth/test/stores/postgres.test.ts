@@ -159,6 +159,37 @@ describe('postgresStore: migrations and types', () => {
     }
   });
 
+  it('migrates while other schemas of the database are created and dropped (another tenant, a parallel test run)', async () => {
+    // Kysely's own introspector named every schema's tables back to Postgres, and failed on one dropped meanwhile.
+    const churn = new pg.Client({ connectionString: URL_BASE });
+    await churn.connect();
+    const passing = schemaNames('tessera_churn');
+    let stop = false;
+    const comings = (async () => {
+      while (!stop) {
+        const schema = passing.next();
+        await churn.query(`create schema "${schema}"; create table "${schema}".t (id serial primary key)`);
+        await churn.query(`drop schema "${schema}" cascade`);
+      }
+    })();
+    try {
+      for (let i = 0; i < 20; i++) {
+        const schema = newSchema();
+        made.push(schema);
+        const store = postgresStore({ connectionString: URL_BASE, schema, max: 1 });
+        try {
+          await store.migrate();
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      stop = true;
+      await comings;
+      await churn.end();
+    }
+  });
+
   it('stores times as int8 and answers them as numbers, also through a pool without an int8 parser', async () => {
     const schema = newSchema();
     const store = await migratedStore(schema);

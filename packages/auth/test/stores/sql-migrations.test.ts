@@ -4,13 +4,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Migrator, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { PG_BASE, schemaNames, sign } from '@tessera/test-kit';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTessera, fixedClock, generateKey, generateRefreshKey, TesseraError, type Key, type SessionRecord } from '../../src/index.js';
 import { CAPABILITIES } from '../../src/stores/sql/capabilities.js';
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, sessionMigrations } from '../../src/stores/sql/migrations.js';
+import { sessionMigrator } from '../../src/stores/sql/migrations.js';
 import type { SqlSessionStore } from '../../src/stores/sql/sql-store.js';
 import { SESSIONS_TABLE, toRow, type SessionDatabase } from '../../src/stores/sql/tables.js';
 import { postgresStore } from '../../src/stores/postgres.js';
@@ -39,13 +39,8 @@ beforeAll(async () => {
 
 /** Runs the store's own migrations up to `0001_sessions` only, as a database made before `0002_clients` was. */
 async function atFirstVersion(store: SqlSessionStore, schema: string | undefined): Promise<void> {
-  const migrator = new Migrator({
-    db: store.db,
-    provider: { getMigrations: async () => sessionMigrations(schema, schema === undefined ? CAPABILITIES.sqlite : CAPABILITIES.postgres) },
-    migrationTableName: MIGRATION_TABLE,
-    migrationLockTableName: MIGRATION_LOCK_TABLE,
-    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-  });
+  // The store's own migrator (which looks at no other schema: files in parallel drop theirs meanwhile).
+  const migrator = sessionMigrator(store.db, { schema, capabilities: schema === undefined ? CAPABILITIES.sqlite : CAPABILITIES.postgres });
   const { error } = await migrator.migrateTo('0001_sessions');
   if (error !== undefined) throw error instanceof Error ? error : new Error(String(error));
 }

@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type DatabaseIntrospector, type Kysely, type Migration, type TableMetadata } from 'kysely';
 import type { SqlCapabilities } from './capabilities.js';
 import { FIRST_PARTY_CLIENT } from '../../protocol/protocol.js';
 import { REVOCATION_EVENTS_TABLE, SESSIONS_TABLE } from './tables.js';
@@ -110,20 +110,56 @@ export interface MigrationSet {
   readonly migrations: Readonly<Record<string, Migration>>;
 }
 
+/**
+ * Kysely's Postgres introspector lists the tables of every schema and names each one back to Postgres
+ * (`has_schema_privilege`, `pg_get_serial_sequence`): a schema that another process drops meanwhile fails
+ * our migration with `schema "…" does not exist`. Its migrator only asks whether our schema and our two
+ * bookkeeping tables exist, so `db` answers that from the catalog for our schema alone.
+ */
+function introspectingOnly(db: Kysely<unknown>, schema: string): Kysely<unknown> {
+  const introspection: DatabaseIntrospector = {
+    async getSchemas() {
+      const { rows } = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db);
+      return rows;
+    },
+    async getTables(): Promise<TableMetadata[]> {
+      const { rows } = await sql<{ name: string; view: boolean }>`select c.relname as name, c.relkind = 'v' as view
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = ${schema} and c.relkind in ('r', 'p', 'v')`.execute(db);
+      return rows.map((row) => ({ name: row.name, schema, isView: row.view, columns: [] }));
+    },
+    async getMetadata() {
+      return { tables: await introspection.getTables() };
+    },
+  };
+  // Kysely keeps its state in private fields: every other member is the instance's own, bound to it.
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === 'introspection') return introspection;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The migrator of the sessions table (or `set`) in `schema`, looking at no other schema. */
+export function sessionMigrator(db: Kysely<unknown>, { schema, capabilities, set }: MigrateOptions): Migrator {
+  return new Migrator({
+    db: schema !== undefined && capabilities.schemas ? introspectingOnly(db, schema) : db,
+    provider: { getMigrations: async () => set?.migrations ?? sessionMigrations(schema, capabilities) },
+    migrationTableName: set?.table ?? MIGRATION_TABLE,
+    migrationLockTableName: set === undefined ? MIGRATION_LOCK_TABLE : `${set.table}_lock`,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
+}
+
 /** Brings the sessions table (or `set`) to the latest version; running it again, or from two processes at once, is safe. */
 export async function migrateSessions(db: Kysely<unknown>, { schema: named, capabilities, set }: MigrateOptions): Promise<void> {
   // Kysely's migrator looks for its tables in every schema when given none: one found elsewhere
   // (another tenant, a test run) would pass for ours. Name the schema unqualified statements use.
   const schema = named ?? (capabilities.schemas ? await currentSchema(db) : undefined);
   const run = async (on: Kysely<unknown>): Promise<void> => {
-    const migrator = new Migrator({
-      db: on,
-      provider: { getMigrations: async () => set?.migrations ?? sessionMigrations(schema, capabilities) },
-      migrationTableName: set?.table ?? MIGRATION_TABLE,
-      migrationLockTableName: set === undefined ? MIGRATION_LOCK_TABLE : `${set.table}_lock`,
-      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-    });
-    const { error } = await migrator.migrateToLatest();
+    const { error } = await sessionMigrator(on, { schema, capabilities, ...(set === undefined ? {} : { set }) }).migrateToLatest();
     if (error !== undefined) throw error instanceof Error ? error : new Error('The session store migration failed.', { cause: error });
   };
   if (!capabilities.migrateUnderWriteLock) return run(db);
