@@ -8,7 +8,7 @@ import { decodeJwt, loginTokens as login, postgresBackend, register, tokens, typ
 import { call, runCli, spawnServer } from './support/harness.js';
 
 /** Redis logical database of this file (each server test file has its own). */
-const REDIS_DB = 12;
+const REDIS_DB = 3;
 
 describe('a key rotation under load on two instances', () => {
   let backend: Backend;

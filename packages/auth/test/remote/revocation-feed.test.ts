@@ -26,8 +26,8 @@ const TOKEN = randomBytes(32).toString('base64url');
 const RUN = randomBytes(4).toString('hex');
 const WORKER = process.env.VITEST_POOL_ID ?? '0';
 const SCHEMA = `tessera_feed_${WORKER}_${RUN}`;
-/** Redis: the scale-out suite's logical database, under a prefix of this run's own (never flushed here). */
-const REDIS = { TESSERA_REDIS_URL: 'redis://127.0.0.1:6379/10', TESSERA_REDIS_PREFIX: `feed:${WORKER}:${RUN}:` };
+/** Redis: a logical database no other file flushes (a server suite's flush would take these keys mid-test), under a prefix of this run's own. */
+const REDIS = { TESSERA_REDIS_URL: 'redis://127.0.0.1:6379/4', TESSERA_REDIS_PREFIX: `feed:${WORKER}:${RUN}:` };
 const QUIET = { TESSERA_LOG_LEVEL: 'silent', TESSERA_PURGE_INTERVAL: '0', TESSERA_LOGIN_LIMIT: '1000/15m', TESSERA_LOGIN_IP_LIMIT: '10000/15m' };
 
 let admin: pg.Client;
