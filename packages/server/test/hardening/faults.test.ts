@@ -54,9 +54,14 @@ interface Record {
 
 const OUTAGE_CODES = ['store_unavailable', 'server_busy'];
 
-/** Runs `probes` at random from `concurrency` workers until `stop()`, recording every answer. */
-async function loadRun(probes: readonly Probe[], phase: () => Phase, stop: () => boolean, concurrency = 6): Promise<Record[]> {
-  const records: Record[] = [];
+/** Runs `probes` at random from `concurrency` workers until `stop()`, recording every answer in `records` as it comes. */
+async function loadRun(
+  probes: readonly Probe[],
+  phase: () => Phase,
+  stop: () => boolean,
+  records: Record[] = [],
+  concurrency = 6,
+): Promise<Record[]> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (!stop()) {
@@ -84,6 +89,15 @@ async function loadRun(probes: readonly Probe[], phase: () => Phase, stop: () =>
   );
   return records;
 }
+
+/**
+ * Whether the run has had an answer, whatever it was, to each probe named during the outage: a busy machine gets through
+ * fewer probes in a fixed time, and the outage must last until the probes it is judged by have been tried.
+ */
+const triedInOutage =
+  (records: readonly Record[], ...names: string[]) =>
+  (): boolean =>
+    names.every((name) => records.some((r) => r.phase === 'outage' && r.probe === name));
 
 /** Answers that break "a genuine success, a 4xx, or 503 store_unavailable; never a stack trace". */
 function faults(records: readonly Record[]): string[] {
@@ -250,15 +264,18 @@ describe('Postgres cut during a load run, then restored', () => {
 
   it('the run: 0.5 s up, 3 s cut, then restored; the outage is seen (503 store_unavailable, /readyz 503)', { timeout: 60_000 }, async () => {
     let stopped = false;
+    const seen: Record[] = [];
     const run = loadRun(
       probes(a.url, names, users),
       () => phase,
       () => stopped,
+      seen,
     );
     await sleep(500);
     phase = 'outage';
     pgProxy.cut();
     await sleep(3000);
+    await waitFor('a readiness probe answered during the outage', triedInOutage(seen, 'GET /readyz'), 30_000);
     pgProxy.restore();
     phase = 'after';
     // Recovery without a restart: logins, rotation and readiness answer again.
@@ -349,10 +366,12 @@ describe('Redis cut during a load run, then restored (two instances)', () => {
   it('the run: 0.5 s up, Redis cut, a session revoked on B meanwhile, then restored; degraded, not down', { timeout: 60_000 }, async () => {
     let stopped = false;
     const all = [...probes(a.url, names, users), ...probes(b.url, names, users)];
+    const seen: Record[] = [];
     const run = loadRun(
       all,
       () => phase,
       () => stopped,
+      seen,
     );
     await sleep(500);
     phase = 'outage';
@@ -372,6 +391,11 @@ describe('Redis cut during a load run, then restored (two instances)', () => {
     await sleep(1200);
     seenByA = await call(a.url, 'GET', '/auth/me', { ...withAccess(target), allow503: true });
     await sleep(800);
+    await waitFor(
+      'a live session and a login answered during the outage',
+      triedInOutage(seen, 'GET /auth/me, a live session', 'POST /auth/login'),
+      30_000,
+    );
     redisProxy.restore();
     phase = 'after';
     await waitFor(

@@ -262,8 +262,10 @@ export async function forgeries(ctx: ForgeContext): Promise<Forgery[]> {
     true,
   );
   claim('expired one second ago', { iat: now - 120, nbf: now - 120, exp: now - 1 }, 'token_expired');
-  claim('not valid for another minute (nbf)', { nbf: now + 60 }, 'token_not_yet_valid');
-  claim('issued in the future (iat)', { iat: now + 60, nbf: now + 60, exp: now + 120 }, 'token_not_yet_valid');
+  // Ten minutes ahead, well inside the victim's 15-minute token: the catalogue is made once, and a file of tests on a busy
+  // machine can take over a minute to reach these rows (a minute ahead was in the past by then, and the token valid).
+  claim('not valid for another ten minutes (nbf)', { nbf: now + 600 }, 'token_not_yet_valid');
+  claim('issued in the future (iat)', { iat: now + 600, nbf: now + 600, exp: now + 660 }, 'token_not_yet_valid');
   claim('lifetime longer than the access lifetime', { iat: now, nbf: now, exp: now + ctx.accessTtl + 3600 });
   claim('iss as an array holding ours (CVE-2025-30144)', { iss: ['https://attacker.example', claims.iss] });
   claim('iss a prefix of ours (CVE-2024-53861)', { iss: String(claims.iss).slice(0, -2) });
