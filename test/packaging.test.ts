@@ -379,27 +379,32 @@ describe('the server as a package: npx --no-install tessera', () => {
       }),
     );
 
-  // Nine npx runs one after another, each a process start through npx: more than the default 30 s on a busy machine.
+  // Nine npx runs, each a process start through npx, side by side (none writes anything): more than the default 30 s
+  // on a busy machine all the same.
   it('--help lists the commands; no command, an unknown one or a stray argument prints the usage and fails', async () => {
     const dir = workdir('cli');
-    const help = await npx(['--help'], dir);
+    const [[help, none, unknown, flag], bare] = await Promise.all([
+      Promise.all([
+        npx(['--help'], dir),
+        npx([], dir),
+        npx(['frobnicate'], dir),
+        // Settings are TESSERA_* variables: an argument to serve is refused, not ignored.
+        npx(['serve', '--port', '9000'], dir),
+      ]),
+      // A command group without its subcommand does nothing, so it says what it takes and fails.
+      Promise.all(['keys', 'users', 'sessions', 'token', 'db'].map(async (group) => ({ group, ...(await npx([group], dir)) }))),
+    ]);
     expect(help.code).toBe(0);
     for (const command of ['serve', 'keys', 'users', 'sessions', 'token decode', 'db migrate', 'purge']) expect(help.stdout).toContain(command);
-    const none = await npx([], dir);
     expect(none.code).not.toBe(0);
     expect(none.stdout + none.stderr).toContain('Usage: tessera <command>');
-    const unknown = await npx(['frobnicate'], dir);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('Unknown command "frobnicate"');
-    // Settings are TESSERA_* variables: an argument to serve is refused, not ignored.
-    const flag = await npx(['serve', '--port', '9000'], dir);
     expect(flag.code).not.toBe(0);
     expect(flag.stderr).toContain('Usage: tessera serve');
-    // A command group without its subcommand does nothing, so it says what it takes and fails.
-    for (const group of ['keys', 'users', 'sessions', 'token', 'db']) {
-      const bare = await npx([group], dir);
-      expect(bare.code, group).not.toBe(0);
-      expect(bare.stderr, group).toContain(`Usage: tessera ${group}`);
+    for (const { group, code, stderr } of bare) {
+      expect(code, group).not.toBe(0);
+      expect(stderr, group).toContain(`Usage: tessera ${group}`);
     }
   }, 120_000);
 
