@@ -7,7 +7,7 @@
 # Needs `npm ci` and `npm run build` done, and Postgres and Redis answering (the auth suite's store tests).
 # Usage: scripts/other-nodes.sh [--prepare] [major...]   (default: 22 24)
 #   --prepare  only download the Nodes and build their better-sqlite3 (needs `npm ci` alone): .ci/run does this while
-#              the main suite runs, which keeps one core busy at most, so a cold cache costs no extra minutes.
+#              the main suite runs, whose workers mostly wait on I/O, so a cold cache costs few extra minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -82,7 +82,8 @@ check_node() {
     export NODE_OPTIONS="--import $ROOT/scripts/other-nodes/sqlite-addon.mjs"
     export PATH="$dist/bin:$PATH"
     step=$(date +%s)
-    if "$node" node_modules/vitest/vitest.mjs run packages/auth; then
+    # One worker each: the two Nodes run side by side, which is already the two workers the main suite uses.
+    if "$node" node_modules/vitest/vitest.mjs run --maxWorkers=1 packages/auth; then
       log "Node $major: library suites passed in $(seconds "$step") s"
     else
       log "Node $major: library suites FAILED after $(seconds "$step") s"
