@@ -148,12 +148,6 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
-    // CommonJS (the source of a worker thread, stores/sql/wal-checkpoint-worker.cjs): `require` is how it loads.
-    files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
-  },
-  {
     // Nest's own idiom (emitDecoratorMetadata): an injected class is imported as a value, a module is an empty decorated class.
     files: ['examples/nest/src/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off', '@typescript-eslint/no-extraneous-class': 'off' },

@@ -307,17 +307,11 @@ describe('one driver per store entry', () => {
       `import { createRequire } from 'node:module';
       import { sqliteStore } from '@tessera/auth/stores/sqlite';
       import { postgresStore } from '@tessera/auth/stores/postgres';
-      import { CompiledQuery } from 'kysely';
       const out = {};
       try { createRequire(import.meta.url).resolve('pg'); out.pg = 'found'; } catch (e) { out.pg = e.code; }
       const store = sqliteStore({ filename: 'sessions.db' });
       await store.migrate();
       out.ping = await store.ping().then(() => 'ok', (e) => e.message);
-      // The purge's checkpoint thread loads from the installed files: while it works, the connection never checkpoints.
-      const during = [];
-      const onBatch = () => during.push(store.db.executeQuery(CompiledQuery.raw('pragma wal_autocheckpoint')).then((r) => r.rows[0].wal_autocheckpoint));
-      out.purged = await store.purge(Date.now(), Date.now(), { onBatch });
-      out.checkpointDuringPurge = [...new Set(await Promise.all(during))];
       await store.close();
       try { postgresStore({ connectionString: 'postgres://127.0.0.1/app' }); } catch (e) { out.postgres = { name: e.name, code: e.code, message: e.message }; }
       console.log(JSON.stringify(out));`,
@@ -326,8 +320,6 @@ describe('one driver per store entry', () => {
     expect(JSON.parse(stdout)).toEqual({
       pg: 'MODULE_NOT_FOUND',
       ping: 'ok',
-      purged: 0,
-      checkpointDuringPurge: [0],
       postgres: {
         name: 'ConfigError',
         code: 'config_invalid',

@@ -5,7 +5,7 @@
 import { PG_BASE, schemaNames } from '@tessera/test-kit';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type LogEvent } from 'kysely';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -15,7 +15,6 @@ import { CAPABILITIES } from '../../src/stores/sql/capabilities.js';
 import { INCREMENTAL, purgeSessionRows } from '../../src/stores/sql/purge.js';
 import { sqlStore } from '../../src/stores/sql/sql-store.js';
 import type { SessionDatabase } from '../../src/stores/sql/tables.js';
-import { WalCheckpointer } from '../../src/stores/sql/wal-checkpointer.js';
 import { postgresStore } from '../../src/stores/postgres.js';
 import { sqliteStore, type SqlSessionStore } from '../../src/stores/sqlite.js';
 import { session } from '../conformance/session-store.js';
@@ -201,95 +200,6 @@ describe('batched purge on an SQLite file: the connection after it', () => {
       expect(a + b).toBe(60);
       expect(during.some((n) => n !== 777)).toBe(true);
       expect(await checkpointAt()).toBe(777);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
-describe('batched purge on an SQLite file: its write-ahead log', () => {
-  const walBytes = (filename: string): number => statSync(`${filename}-wal`).size;
-  const checkpointAt = async (store: SqlSessionStore): Promise<number> =>
-    Number((await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(store.db)).rows[0]?.wal_autocheckpoint);
-
-  it('a thread reports what one checkpoint copied, and refuses once closed', async () => {
-    const filename = fresh();
-    const store = sqliteStore({ filename });
-    await store.migrate();
-    const thread = new WalCheckpointer(filename, 1000);
-    try {
-      await seed(store, 5);
-      const report = await thread.checkpoint();
-      expect(report.log).toBeGreaterThan(0);
-      expect(report.copied).toBe(report.log);
-    } finally {
-      await thread.close();
-      await store.close();
-    }
-    await expect(thread.checkpoint()).rejects.toThrow(/checkpoint thread/);
-  });
-
-  it('the thread checkpoints while the purge runs, never the connection, and the log starts again while other writes go on', async () => {
-    const filename = fresh();
-    const store = sqliteStore({ filename });
-    await store.migrate();
-    try {
-      const sets = await seed(store, 1500);
-      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
-      const during = new Set<number>();
-      let writing = true;
-      let written = 0;
-      // The server's own commits beside the purge, about one a millisecond: with only the thread copying, the log
-      // would never start again.
-      const writer = (async () => {
-        while (writing) {
-          await store.create(session({ userId: 'beside', absoluteExpiresAt: NOW + DAY, expiresAt: NOW + DAY }));
-          written++;
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-      })();
-      const deleted = await purgeSessionRows(
-        { ...target(store, 'sqlite'), checkpointer: () => new WalCheckpointer(filename, 5000) },
-        NOW,
-        BEFORE,
-        BEFORE,
-        { onBatch: () => void checkpointAt(store).then((n) => during.add(n)) },
-        { batchSize: 8 },
-      );
-      writing = false;
-      await writer;
-      expect(deleted).toBe(sets.gone.length);
-      expect(written).toBeGreaterThan(0);
-      expect([...during]).toEqual([0]);
-      expect(await checkpointAt(store)).toBe(1000);
-      // Over 500 batches of scattered deletes write far more log than this; the file keeps its largest size.
-      expect(walBytes(filename)).toBeLessThan(4000 * 4096);
-      expect(await remaining(store, sets)).toEqual({ gone: 0, kept: sets.kept.length });
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('when the thread cannot work, the connection checkpoints for itself in small steps and the purge still finishes', async () => {
-    const filename = fresh();
-    const store = sqliteStore({ filename });
-    await store.migrate();
-    try {
-      const sets = await seed(store, 60);
-      const during = new Set<number>();
-      const deleted = await purgeSessionRows(
-        // The thread cannot open a file that is not there: its first checkpoint fails.
-        { ...target(store, 'sqlite'), checkpointer: () => new WalCheckpointer(join(root, 'missing', 'none.db'), 5000) },
-        NOW,
-        BEFORE,
-        BEFORE,
-        { onBatch: () => void checkpointAt(store).then((n) => during.add(n)) },
-        { batchSize: 4 },
-      );
-      expect(deleted).toBe(sets.gone.length);
-      expect(during.has(200)).toBe(true);
-      expect(await checkpointAt(store)).toBe(1000);
-      expect(await remaining(store, sets)).toEqual({ gone: 0, kept: sets.kept.length });
     } finally {
       await store.close();
     }

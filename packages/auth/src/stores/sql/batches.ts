@@ -40,18 +40,11 @@ export function tuning(budgetMs: number, fixed?: number): BatchTuning {
 export class BatchedRun {
   readonly #options: PurgeOptions;
   readonly #tuning: BatchTuning;
-  readonly #between: ((size: number) => Promise<void>) | undefined;
-  /** The size the last batch was given; 0 before the first. */
-  #lastSize = 0;
+  #started = false;
 
-  /**
-   * `between` runs after each batch, before the loop is yielded, with the size the batch was given (SQLite: waits
-   * while the log grows faster than a thread copies it, purge-log.ts).
-   */
-  constructor(options: PurgeOptions | undefined, tuning: BatchTuning, between?: (size: number) => Promise<void>) {
+  constructor(options: PurgeOptions | undefined, tuning: BatchTuning) {
     this.#options = options ?? {};
     this.#tuning = tuning;
-    this.#between = between;
   }
 
   get stopped(): boolean {
@@ -64,13 +57,11 @@ export class BatchedRun {
     let size = fixed ?? first;
     let deleted = 0;
     for (;;) {
-      if (this.#lastSize > 0) {
-        await this.#between?.(this.#lastSize);
-        await yieldToLoop();
-      }
+      if (this.#started) await yieldToLoop();
+      this.#started = true;
       if (this.stopped) return deleted;
       const began = performance.now();
-      const outcome = await batch((this.#lastSize = size));
+      const outcome = await batch(size);
       const ms = performance.now() - began;
       deleted += outcome.deleted;
       this.#options.onBatch?.({ deleted: outcome.deleted, ms });

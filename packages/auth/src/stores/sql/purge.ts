@@ -5,10 +5,8 @@ import { sql, type Kysely } from 'kysely';
 import type { PurgeOptions } from '../../core/sessions/store.js';
 import { BatchedRun, tuning, type Batch } from './batches.js';
 import type { SqlCapabilities } from './capabilities.js';
-import { keepPurgeLogShort, type PurgeLog } from './purge-log.js';
 import { purgeRevocationEventsBatch } from './revocation-events.js';
 import { SESSIONS_TABLE, type SessionDatabase } from './tables.js';
-import type { WalCheckpointer } from './wal-checkpointer.js';
 
 /** What the purge works on: the store's Kysely instance (schema applied) and its database's flags. */
 export interface PurgeTarget {
@@ -20,8 +18,6 @@ export interface PurgeTarget {
    * Absent (a caller's own Kysely instance), the purge leaves free pages for SQLite to reuse.
    */
   readonly exec?: (statement: string) => void;
-  /** SQLite: makes the thread that checkpoints the store's file during a purge (absent: the connection does it). */
-  readonly checkpointer?: () => WalCheckpointer;
 }
 
 /** A fixed batch size instead of the adapting one: tests see several batches in a small table. */
@@ -45,6 +41,7 @@ export async function purgeSessionRows(
   test?: PurgeTuning,
 ): Promise<number> {
   const { db, capabilities } = target;
+  const run = new BatchedRun(options, tuning(capabilities.purgeBatchMs, test?.batchSize));
   // The key a batch deletes by: SQLite's rowid avoids a lookup through the primary key's index.
   const key = capabilities.rowids ? 'rowid' : 'id';
   const byIndex =
@@ -57,20 +54,46 @@ export async function purgeSessionRows(
       const deleted = Number(result.numDeletedRows);
       return { deleted, more: deleted >= size };
     };
-  // SQLite: the log kept short beside the batches, by a checkpoint thread (purge-log.ts).
-  const log = capabilities.fileMaintenance ? await keepPurgeLogShort(db, target.checkpointer) : undefined;
-  const run = new BatchedRun(options, tuning(capabilities.purgeBatchMs, test?.batchSize), log?.afterBatch);
+  // SQLite: a smaller automatic checkpoint while the purge runs. At the default 1000 pages, a commit that
+  // crosses it copies 4 MB of log back into the file at once, on the event loop, inside one batch.
+  // Two purges at once on one connection restore the setting the first one found, once both are done.
+  let shared = capabilities.fileMaintenance ? purging.get(db) : undefined;
+  if (capabilities.fileMaintenance && shared === undefined) {
+    shared = { running: 0, pages: walAutocheckpoint(db) };
+    purging.set(db, shared);
+  }
+  if (shared !== undefined) shared.running++;
   let deleted = 0;
   try {
+    if (shared?.running === 1) {
+      await shared.pages;
+      await walAutocheckpoint(db, PURGE_CHECKPOINT_PAGES);
+    }
     deleted += await run.repeat(byIndex('absolute_expires_at', '<=', now));
     deleted += await run.repeat(byIndex('revoked_at', '<', before));
     deleted += await run.repeat(capabilities.rowids ? idleByRowid(db, before) : idleByKey(db, before));
     await run.repeat(purgeRevocationEventsBatch(db, eventsBefore));
-    if (log !== undefined && !run.stopped) await reclaimSpace(target, run, log);
   } finally {
-    await log?.release();
+    if (shared !== undefined && --shared.running === 0) {
+      purging.delete(db);
+      await walAutocheckpoint(db, await shared.pages);
+    }
   }
+  if (capabilities.fileMaintenance && !run.stopped) await reclaimSpace(target, run);
   return deleted;
+}
+
+/** The log size (pages) at which a commit checkpoints, while a purge runs; small enough for a few ms. */
+const PURGE_CHECKPOINT_PAGES = 200;
+
+/** The purges running on each SQLite connection, and its own automatic checkpoint size to restore after them. */
+const purging = new WeakMap<Kysely<SessionDatabase>, { running: number; pages: Promise<number> }>();
+
+/** Reads `wal_autocheckpoint`, or sets it when `pages` is given (a setting of this connection only). */
+async function walAutocheckpoint(db: Kysely<SessionDatabase>, pages?: number): Promise<number> {
+  if (pages !== undefined) await sql.raw(`pragma wal_autocheckpoint = ${Math.floor(pages)}`).execute(db);
+  const { rows } = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
+  return Number(rows[0]?.wal_autocheckpoint);
 }
 
 /** Idle sessions, rowid range by rowid range up to the largest rowid when the walk began. */
@@ -123,7 +146,7 @@ function idleByKey(db: Kysely<SessionDatabase>, before: number): Batch {
  * databases are), then a passive checkpoint, which copies the log into the file without waiting for
  * readers. A file in another mode keeps its free pages for reuse (`tessera db vacuum` converts it).
  */
-async function reclaimSpace(target: PurgeTarget, run: BatchedRun, log: PurgeLog): Promise<void> {
+async function reclaimSpace(target: PurgeTarget, run: BatchedRun): Promise<void> {
   const { db, exec } = target;
   const { rows } = await sql<{ auto_vacuum: number }>`pragma auto_vacuum`.execute(db);
   if (exec !== undefined && Number(rows[0]?.auto_vacuum) === INCREMENTAL) {
@@ -141,7 +164,7 @@ async function reclaimSpace(target: PurgeTarget, run: BatchedRun, log: PurgeLog)
       return { deleted: 0, more };
     });
   }
-  if (!run.stopped) await log.finish();
+  if (!run.stopped) await sql`pragma wal_checkpoint(PASSIVE)`.execute(db);
 }
 
 /** `PRAGMA auto_vacuum`'s answer for INCREMENTAL. */

@@ -8,7 +8,6 @@ import { prepareQuery } from './prepared-query.js';
 import { purgeSessionRows } from './purge.js';
 import { insertRevocationEvents, lockRevocationEvents, readRevocationEvents, readRevocationSnapshot } from './revocation-events.js';
 import { SESSION_COLUMNS, SESSIONS_TABLE, toRecord, toRow, type SessionDatabase, type SessionRow } from './tables.js';
-import type { WalCheckpointer } from './wal-checkpointer.js';
 
 /** A session store over SQL: the `SessionStore` verbs, migrations and a readiness probe. */
 export interface SqlSessionStore extends SessionStore {
@@ -41,8 +40,6 @@ export interface SqlStoreParts {
   readonly destroy?: () => Promise<void>;
   /** SQLite: runs a statement to its end on the store's connection (the purge's incremental vacuum, stores/sql/purge.ts). */
   readonly exec?: (statement: string) => void;
-  /** SQLite on a file: makes the thread that checkpoints it while a purge runs (stores/sql/purge-log.ts). */
-  readonly checkpointer?: () => WalCheckpointer;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -199,8 +196,7 @@ export function createSqlStore(db: Kysely<SessionDatabase>, parts: SqlStoreParts
     // go with the sessions (kept at least a day: core/sessions/store.ts).
     async purge(now, before, options) {
       open();
-      const { exec, checkpointer } = parts;
-      const target = { db: q, capabilities, ...(exec === undefined ? {} : { exec }), ...(checkpointer === undefined ? {} : { checkpointer }) };
+      const target = { db: q, capabilities, ...(parts.exec === undefined ? {} : { exec: parts.exec }) };
       return purgeSessionRows(target, now, before, Math.min(before, now - REVOCATION_EVENTS_MIN_KEEP_MS), options);
     },
 

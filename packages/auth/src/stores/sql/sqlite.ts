@@ -8,7 +8,6 @@ import { loadDriver } from '../driver.js';
 import { createSqlStore, type SqlSessionStore } from './sql-store.js';
 import { cachingStatements } from './statement-cache.js';
 import type { SessionDatabase } from './tables.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** Options of `sqliteStore`. */
 export interface SqliteStoreOptions {
@@ -75,6 +74,5 @@ export function sqliteStore(options: SqliteStoreOptions): SqlSessionStore {
     schema: undefined,
     destroy: () => db.destroy(),
     exec: (statement) => database.exec(statement),
-    ...(inMemory ? {} : { checkpointer: () => new WalCheckpointer(resolve(filename), busyTimeout) }),
   });
 }
