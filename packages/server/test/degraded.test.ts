@@ -31,7 +31,7 @@ import type { TestServer } from '@tessera/test-kit/server';
 import { buildApp } from '../src/app.js';
 import { createRuntime } from '../src/runtime.js';
 import { loadConfig } from '../src/settings.js';
-import { BASE_ENV, call, startServer } from './support/harness.js';
+import { BASE_ENV, call, metricSample, startServer } from './support/harness.js';
 
 const REDIS_DB = 7;
 const METRICS_TOKEN = `metrics-${randomBytes(12).toString('hex')}`;
@@ -72,8 +72,7 @@ async function loggedServer(env: Readonly<Record<string, string>>): Promise<Test
 async function metric(server: TestServer, name: string): Promise<number | undefined> {
   const reply = await call(server.url, 'GET', '/metrics', { bearer: METRICS_TOKEN });
   expect(reply.status).toBe(200);
-  const line = reply.text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  return metricSample(reply.text, name);
 }
 
 const readyz = async (server: TestServer) => {

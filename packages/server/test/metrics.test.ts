@@ -11,15 +11,9 @@ import type { TestServer } from '@tessera/test-kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../src/metrics.js';
 import { countedThrottle, measuredSessionStore } from '../src/telemetry/stores.js';
-import { call, startServer } from './support/harness.js';
+import { call, metricSample, startServer } from './support/harness.js';
 
 const TOKEN = `metrics-${randomBytes(12).toString('hex')}`;
-
-/** The value of one sample line, e.g. `tessera_logins_total{result="success"}`; undefined when absent. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('GET /metrics after traffic', () => {
   const backend = sqliteBackend();
@@ -66,27 +60,27 @@ describe('GET /metrics after traffic', () => {
     expect(types.length).toBeGreaterThan(20);
     for (const { name, type } of types) expect(name.endsWith('_total'), `${type} ${name}`).toBe(type === 'counter');
     expect(text).not.toMatch(/tessera_process_|process_process_/);
-    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(metricSample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \S+$/m);
   });
 
   it('counts sessions, logins, refreshes, reuse, revocations and throttling', () => {
-    expect(sample(text, 'tessera_sessions_created_total')).toBe(2);
-    expect(sample(text, 'tessera_logins_total{result="success"}')).toBe(2);
-    expect(sample(text, 'tessera_logins_total{result="failure"}')).toBe(3);
-    expect(sample(text, 'tessera_refreshes_total{outcome="rotated"}')).toBe(2);
-    expect(sample(text, 'tessera_refreshes_total{outcome="grace_replay"}')).toBe(0);
-    expect(sample(text, 'tessera_reuse_detections_total')).toBe(1);
-    expect(sample(text, 'tessera_revocations_total{reason="reuse"}')).toBe(1);
-    expect(sample(text, 'tessera_revocations_total{reason="logout"}')).toBe(1);
-    expect(sample(text, 'tessera_throttle_refusals_total{action="login",counter="account"}')).toBe(1);
-    expect(sample(text, 'tessera_throttle_refusals_total{action="login",counter="address"}')).toBe(0);
-    expect(sample(text, 'tessera_throttle_overflow_total')).toBe(0);
+    expect(metricSample(text, 'tessera_sessions_created_total')).toBe(2);
+    expect(metricSample(text, 'tessera_logins_total{result="success"}')).toBe(2);
+    expect(metricSample(text, 'tessera_logins_total{result="failure"}')).toBe(3);
+    expect(metricSample(text, 'tessera_refreshes_total{outcome="rotated"}')).toBe(2);
+    expect(metricSample(text, 'tessera_refreshes_total{outcome="grace_replay"}')).toBe(0);
+    expect(metricSample(text, 'tessera_reuse_detections_total')).toBe(1);
+    expect(metricSample(text, 'tessera_revocations_total{reason="reuse"}')).toBe(1);
+    expect(metricSample(text, 'tessera_revocations_total{reason="logout"}')).toBe(1);
+    expect(metricSample(text, 'tessera_throttle_refusals_total{action="login",counter="account"}')).toBe(1);
+    expect(metricSample(text, 'tessera_throttle_refusals_total{action="login",counter="address"}')).toBe(0);
+    expect(metricSample(text, 'tessera_throttle_overflow_total')).toBe(0);
   });
 
   it('times requests per route pattern, never the raw URL', () => {
     const count = (route: string, status: number, method = 'POST'): number | undefined =>
-      sample(text, `tessera_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`);
+      metricSample(text, `tessera_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`);
     expect(count('/auth/login', 200)).toBe(2);
     expect(count('/auth/login', 429)).toBe(1);
     expect(count('/auth/refresh', 401)).toBe(1);
@@ -98,7 +92,7 @@ describe('GET /metrics after traffic', () => {
 
   it('times store calls per store and operation', () => {
     const count = (store: string, operation: string): number | undefined =>
-      sample(text, `tessera_store_duration_seconds_count{store="${store}",operation="${operation}",outcome="ok"}`);
+      metricSample(text, `tessera_store_duration_seconds_count{store="${store}",operation="${operation}",outcome="ok"}`);
     expect(count('session', 'create')).toBe(2);
     expect(count('session', 'rotate')).toBe(3);
     expect(count('session', 'revoke')).toBe(2);
@@ -116,7 +110,7 @@ describe('the measured stores', () => {
     const failing = { get: () => Promise.reject(down) } as unknown as SessionStore;
     await expect(measuredSessionStore(failing, metrics).get('some-session')).rejects.toBe(down);
     const text = await metrics.registry.metrics();
-    expect(sample(text, 'tessera_store_duration_seconds_count{store="session",operation="get",outcome="error"}')).toBe(1);
+    expect(metricSample(text, 'tessera_store_duration_seconds_count{store="session",operation="get",outcome="error"}')).toBe(1);
   });
 
   it('count a refusal by action and counter, whatever the account or network in the key', async () => {
@@ -133,9 +127,9 @@ describe('the measured stores', () => {
     await throttle.hit('password:user-id|2001:db8::/64', rule);
     await throttle.hit('elsewhere', rule);
     const text = await metrics.registry.metrics();
-    expect(sample(text, 'tessera_throttle_refusals_total{action="register",counter="address"}')).toBe(1);
-    expect(sample(text, 'tessera_throttle_refusals_total{action="password",counter="account"}')).toBe(1);
-    expect(sample(text, 'tessera_throttle_refusals_total{action="other",counter="account"}')).toBe(1);
+    expect(metricSample(text, 'tessera_throttle_refusals_total{action="register",counter="address"}')).toBe(1);
+    expect(metricSample(text, 'tessera_throttle_refusals_total{action="password",counter="account"}')).toBe(1);
+    expect(metricSample(text, 'tessera_throttle_refusals_total{action="other",counter="account"}')).toBe(1);
     expect(text).not.toMatch(/192\.0\.2\.7|2001:db8|user-id/);
   });
 });

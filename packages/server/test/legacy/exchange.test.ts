@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, runCli, startServer } from '../support/harness.js';
+import { call, metricSample, runCli, startServer } from '../support/harness.js';
 import {
   documentedExportCommand,
   documentedRevokedSql,
@@ -46,8 +46,7 @@ class Barrier {
 }
 
 function metric(text: string, kind: string): number {
-  const m = new RegExp(`^tessera_legacy_accepts_total\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text);
-  return m === null ? Number.NaN : Number(m[1]);
+  return metricSample(text, `tessera_legacy_accepts_total{kind="${kind}"}`) ?? Number.NaN;
 }
 
 describe.each([
