@@ -50,6 +50,29 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly sessions = new Counter({ name: 'tessera_sessions_created_total', help: 'Sessions opened.', registers: [this.registry] });
+  // The timer purge (db/purge.ts), also at log levels that hide its line: how it went, what it deleted, how long it
+  // ran and how long a request may have waited behind its longest batch.
+  readonly purges = new Counter({
+    name: 'tessera_purges_total',
+    help: 'Timer purges of ended sessions, by result: done, stopped (the server drained) or failed.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly purgedSessions = new Counter({
+    name: 'tessera_purged_sessions_total',
+    help: 'Ended sessions deleted by the timer purge.',
+    registers: [this.registry],
+  });
+  readonly lastPurgeDuration = new Gauge({
+    name: 'tessera_purge_last_duration_seconds',
+    help: 'How long the last finished timer purge ran.',
+    registers: [this.registry],
+  });
+  readonly lastPurgeWorstBatch = new Gauge({
+    name: 'tessera_purge_last_worst_batch_seconds',
+    help: 'The longest batch of the last finished timer purge: how long a request may have waited behind it.',
+    registers: [this.registry],
+  });
   readonly legacyAccepts = new Counter({
     name: 'tessera_legacy_accepts_total',
     help: 'Tokens of the replaced stack accepted during the cut-over, by kind: exchange (a refresh token for a session) or access (a guarded route of this server); flat at 0 once they are gone.',

@@ -182,7 +182,14 @@ export async function createRuntime(config: ServerConfig, options: RuntimeOption
         const { deleted, batches, ms, worstBatchMs, oauthRows, stopped } = report;
         log[deleted > 0 ? 'info' : 'debug']({ deleted, batches, ms, worstBatchMs, ...(stopped ? { stopped } : {}) }, 'ended sessions purged');
         if (oauthRows > 0) log.info({ deleted: oauthRows }, 'expired DPoP proofs and authorization codes purged');
+        metrics.purges.inc({ result: stopped ? 'stopped' : 'done' });
+        metrics.purgedSessions.inc(deleted);
+        if (!stopped) {
+          metrics.lastPurgeDuration.set(ms / 1000);
+          metrics.lastPurgeWorstBatch.set(worstBatchMs / 1000);
+        }
       } catch (err) {
+        metrics.purges.inc({ result: 'failed' });
         log.warn({ err: String(err) }, 'purge failed');
       }
     };

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, spawnServer } from './support/harness.js';
+import { metricSample, runCli, spawnServer } from './support/harness.js';
 
 const backends: { cleanup(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -71,7 +71,8 @@ describe('purge beside a served instance (SQLite file)', () => {
     backends.push(backend);
     expect((await runCli(['db', 'migrate'], backend.env)).code).toBe(0);
     const live = seedSessions(backend.file, 30_000, 3_000);
-    const server = await spawnServer({ ...backend.env, TESSERA_PURGE_INTERVAL: '1s', TESSERA_LOG_LEVEL: 'debug' });
+    const token = 'purge-metrics-token-0123456789';
+    const server = await spawnServer({ ...backend.env, TESSERA_PURGE_INTERVAL: '1s', TESSERA_LOG_LEVEL: 'debug', TESSERA_METRICS_TOKEN: token });
     try {
       const cli = await runCli(['purge'], backend.env);
       expect(cli.stderr).toBe('');
@@ -90,7 +91,16 @@ describe('purge beside a served instance (SQLite file)', () => {
         expect(line.ms).toBeGreaterThanOrEqual(line.worstBatchMs);
       }
       // Each ended session went exactly once, by one purge or the other.
-      expect(byCli + lines().reduce((sum, line) => sum + line.deleted, 0)).toBe(30_000);
+      const logged = lines();
+      const byServer = logged.reduce((sum, line) => sum + line.deleted, 0);
+      expect(byCli + byServer).toBe(30_000);
+      // The metrics say the same (later purges find nothing left to add).
+      const scrape = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+      const sample = (series: string): number => metricSample(scrape, series) ?? Number.NaN;
+      expect(sample('tessera_purged_sessions_total')).toBe(byServer);
+      expect(sample('tessera_purges_total{result="done"}')).toBeGreaterThanOrEqual(logged.length);
+      expect(sample('tessera_purge_last_duration_seconds')).toBeGreaterThanOrEqual(sample('tessera_purge_last_worst_batch_seconds'));
+      expect(sample('tessera_purge_last_worst_batch_seconds')).toBeGreaterThan(0);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
       expect(await server.stop()).toBe(0);
