@@ -4,6 +4,7 @@
 // purge's time: from the server's log line when it writes one (at TESSERA_LOG_LEVEL=info), else from outside (until
 // a sample of ended sessions is gone from the database).
 import { spawnServer, type ServerProcess } from '@tessera/test-kit';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,10 @@ export interface Stall {
   readonly p99Ms: number;
 }
 
-/** What the server wrote about its purge: `deleted` always; `ms`, `batches`, `worstBatchMs` when its version logs them. */
+/**
+ * What the server said about its purge: from its log line (`BENCH_SCALE_LOG_LEVEL=info`) `deleted` always, `ms`,
+ * `batches`, `worstBatchMs` when its version logs them; else from /metrics, `deleted`, `ms` and `worstBatchMs`.
+ */
 export interface PurgeLog {
   readonly deleted: number | null;
   readonly ms: number | null;
@@ -74,6 +78,7 @@ export async function measureServer(plan: ServerPlan): Promise<ServerFigures> {
   // A slow start (a loaded machine), the logins, the warm load and the idle window fit before the first timer purge.
   const intervalS = Math.ceil((3000 + 2000 + warmMs + idleMs + LEAD_MS + 2000) / 1000);
   const stallFile = join(tmpdir(), `tessera-scale-loop-${process.pid}-${Date.now()}.json`);
+  const metricsToken = randomBytes(18).toString('base64url');
   const spawned = performance.now();
   const server = await spawnServer(
     {
@@ -82,6 +87,7 @@ export async function measureServer(plan: ServerPlan): Promise<ServerFigures> {
       TESSERA_LOGIN_LIMIT: '1000000/1m',
       TESSERA_LOGIN_IP_LIMIT: '1000000/1m',
       TESSERA_PURGE_INTERVAL: `${intervalS}s`,
+      TESSERA_METRICS_TOKEN: metricsToken,
       BENCH_LOOP_DELAY_FILE: stallFile,
       ...plan.env,
     },
@@ -136,7 +142,7 @@ export async function measureServer(plan: ServerPlan): Promise<ServerFigures> {
         observedMs: end === undefined ? null : end - earliest,
         startupMs,
         sampledGoneMs: end === undefined || firstGone === undefined ? null : end - firstGone,
-        log: purgeLog(server.output().slice(logFrom)),
+        log: purgeLog(server.output().slice(logFrom)) ?? (sampled === 0 ? null : await purgeMetrics(server.url, metricsToken)),
       },
     };
   } catch (err) {
@@ -174,6 +180,40 @@ async function readStall(server: ServerProcess, file: string): Promise<Stall> {
     await sleep(20);
   }
   throw new Error('bench/scale: the server never answered for its event-loop delays.');
+}
+
+/**
+ * The first timer purge from the server's /metrics, once it has finished (its later phases may outlast the window),
+ * or null after the timeout or when the server has no such metrics.
+ */
+async function purgeMetrics(url: string, token: string): Promise<PurgeLog | null> {
+  const deadline = performance.now() + PURGE_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    const reply = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    if (!reply.ok) return null;
+    const scrape = await reply.text();
+    const value = (series: string): number | null => {
+      const line = scrape.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? null : Number(line.slice(series.length + 1));
+    };
+    const failed = value('tessera_purges_total{result="failed"}') ?? 0;
+    if (failed > 0) return { deleted: null, ms: null, batches: null, worstBatchMs: null, failed: 'see the server log' };
+    if ((value('tessera_purges_total{result="done"}') ?? 0) > 0) {
+      const seconds = (series: string): number | null => {
+        const v = value(series);
+        return v === null ? null : v * 1000;
+      };
+      return {
+        deleted: value('tessera_purged_sessions_total'),
+        ms: seconds('tessera_purge_last_duration_seconds'),
+        batches: null,
+        worstBatchMs: seconds('tessera_purge_last_worst_batch_seconds'),
+        failed: null,
+      };
+    }
+    await sleep(200);
+  }
+  return null;
 }
 
 /** The server's purge lines ('ended sessions purged', 'purge failed') in its JSON log output, if any. */

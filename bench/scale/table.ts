@@ -40,9 +40,9 @@ const ROWS: readonly Row[] = [
   { label: '  (uncertainty: server start, ms)', cell: (r) => r.server.purge.startupMs, digits: 0 },
   { label: 'server purge, first to last sample gone, ms', cell: (r) => r.server.purge.sampledGoneMs, digits: 0 },
   { label: 'server purge window, s', cell: (r) => r.server.purge.seconds, digits: 1 },
-  { label: 'server purge log: ms', cell: (r) => r.server.purge.log?.ms ?? null, digits: 0 },
-  { label: 'server purge log: batches', cell: (r) => r.server.purge.log?.batches ?? null, digits: 0 },
-  { label: 'server purge log: worst batch, ms', cell: (r) => r.server.purge.log?.worstBatchMs ?? null, digits: 1 },
+  { label: 'server purge, its own figure: ms', cell: (r) => r.server.purge.log?.ms ?? null, digits: 0 },
+  { label: 'server purge, its own figure: batches', cell: (r) => r.server.purge.log?.batches ?? null, digits: 0 },
+  { label: 'server purge, its own figure: worst batch, ms', cell: (r) => r.server.purge.log?.worstBatchMs ?? null, digits: 1 },
 ];
 
 const short = (n: number): string => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
