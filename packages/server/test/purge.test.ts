@@ -100,7 +100,8 @@ describe('purge beside a served instance (SQLite file)', () => {
       expect(sample('tessera_purged_sessions_total')).toBe(byServer);
       expect(sample('tessera_purges_total{result="done"}')).toBeGreaterThanOrEqual(logged.length);
       expect(sample('tessera_purge_last_duration_seconds')).toBeGreaterThanOrEqual(sample('tessera_purge_last_worst_batch_seconds'));
-      expect(sample('tessera_purge_last_worst_batch_seconds')).toBeGreaterThan(0);
+      // Present (NaN when absent); an empty purge's longest batch may round to 0 ms.
+      expect(sample('tessera_purge_last_worst_batch_seconds')).toBeGreaterThanOrEqual(0);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
       expect(await server.stop()).toBe(0);
