@@ -1,8 +1,8 @@
 // The server measurements of bench/scale: a `tessera serve` child on a built database, its event loop watched by a
 // bench-only preload (loop-delay.mjs), its timer purge set to fall inside the measured window. It answers the RSS
 // after a warm load, the load figures idle and during the purge, the worst event-loop stall of each window, and the
-// purge's time: from the server's log line when it writes one (at TESSERA_LOG_LEVEL=info), else from outside (until
-// a sample of ended sessions is gone from the database).
+// purge's time: from the server's log line when it writes one (at TESSERA_LOG_LEVEL=info), else from its /metrics,
+// and from outside as well (until a sample of ended sessions is gone from the database).
 import { spawnServer, type ServerProcess } from '@tessera/test-kit';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
