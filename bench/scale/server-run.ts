@@ -3,7 +3,7 @@
 // after a warm load, the load figures idle and during the purge, the worst event-loop stall of each window, and the
 // purge's time: from the server's log line when it writes one (at TESSERA_LOG_LEVEL=info), else from its /metrics,
 // and from outside as well (until a sample of ended sessions is gone from the database).
-import { spawnServer, type ServerProcess } from '@tessera/test-kit';
+import { metricSample, spawnServer, type ServerProcess } from '@tessera/test-kit';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,10 +192,7 @@ async function purgeMetrics(url: string, token: string): Promise<PurgeLog | null
     const reply = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     if (!reply.ok) return null;
     const scrape = await reply.text();
-    const value = (series: string): number | null => {
-      const line = scrape.split('\n').find((l) => l.startsWith(`${series} `));
-      return line === undefined ? null : Number(line.slice(series.length + 1));
-    };
+    const value = (series: string): number | null => metricSample(scrape, series) ?? null;
     const failed = value('tessera_purges_total{result="failed"}') ?? 0;
     if (failed > 0) return { deleted: null, ms: null, batches: null, worstBatchMs: null, failed: 'see the server log' };
     if ((value('tessera_purges_total{result="done"}') ?? 0) > 0) {

@@ -51,6 +51,7 @@ export {
 export { call, rawCall, rawRequest, send, STACK_FRAME, STACK_TRACE, type Answer, type Checked, type RawOptions, type Req } from './lib/http.js';
 export { claimsOf, decodeJwt } from './lib/jwt.js';
 export { listen, listenFastify, type Listening, type RunningApp } from './lib/listen.js';
+export { metricSample } from './lib/metrics.js';
 export { PACKED_EXTRAS, packedApp, REPO_ROOT, type PackedApp, type PackedOptions } from './lib/packed.js';
 export { CLI, runCli, spawnServer, type CliResult, type ServerProcess, type SpawnOptions } from './lib/processes.js';
 export { startTcpProxy, type TcpProxy } from './lib/tcp-proxy.js';

@@ -11,6 +11,7 @@ import {
   claimsOf,
   listenFastify,
   loginSession,
+  metricSample,
   PASSWORD,
   PG_PORT,
   postgresBackend,
@@ -31,7 +32,7 @@ import type { TestServer } from '@tessera/test-kit/server';
 import { buildApp } from '../src/app.js';
 import { createRuntime } from '../src/runtime.js';
 import { loadConfig } from '../src/settings.js';
-import { BASE_ENV, call, metricSample, startServer } from './support/harness.js';
+import { BASE_ENV, call, startServer } from './support/harness.js';
 
 const REDIS_DB = 7;
 const METRICS_TOKEN = `metrics-${randomBytes(12).toString('hex')}`;

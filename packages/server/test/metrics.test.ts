@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '@tessera/auth';
-import { account, PASSWORD, register, sqliteBackend, tokens } from '@tessera/test-kit';
+import { account, metricSample, PASSWORD, register, sqliteBackend, tokens } from '@tessera/test-kit';
 import type { TestServer } from '@tessera/test-kit/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../src/metrics.js';
 import { countedThrottle, measuredSessionStore } from '../src/telemetry/stores.js';
-import { call, metricSample, startServer } from './support/harness.js';
+import { call, startServer } from './support/harness.js';
 
 const TOKEN = `metrics-${randomBytes(12).toString('hex')}`;
 

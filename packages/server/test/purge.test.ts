@@ -1,12 +1,12 @@
 // The purge as processes run it: the built `tessera purge` beside a served instance whose timer purges the same
 // SQLite file, and `tessera db vacuum` on an SQLite file (converting an older one) and on Postgres.
-import { PG_BASE, postgresUrl, schemaNames, sqliteBackend, waitFor } from '@tessera/test-kit';
+import { metricSample, PG_BASE, postgresUrl, schemaNames, sqliteBackend, waitFor } from '@tessera/test-kit';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { metricSample, runCli, spawnServer } from './support/harness.js';
+import { runCli, spawnServer } from './support/harness.js';
 
 const backends: { cleanup(): Promise<void> }[] = [];
 afterAll(async () => {

@@ -165,7 +165,7 @@ describe('postgresStore: migrations and types', () => {
     await churn.connect();
     const passing = schemaNames('tessera_churn');
     let stop = false;
-    const comings = (async () => {
+    const churning = (async () => {
       while (!stop) {
         const schema = passing.next();
         await churn.query(`create schema "${schema}"; create table "${schema}".t (id serial primary key)`);
@@ -185,7 +185,7 @@ describe('postgresStore: migrations and types', () => {
       }
     } finally {
       stop = true;
-      await comings;
+      await churning;
       await churn.end();
     }
   });

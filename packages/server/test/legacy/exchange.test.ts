@@ -3,14 +3,14 @@
 // app and found by the query docs/migration.md gives), and flask-jwt-extended's and AuthX's claim layouts
 // written with PyJWT. Real sockets, real SQLite and Postgres; hostile tokens of every kind the cut-over must refuse.
 import { fixedClock, type Clock } from '@tessera/auth';
-import { claimsOf, postgresBackend, sqliteBackend, type Answer, type Backend } from '@tessera/test-kit';
+import { claimsOf, metricSample, postgresBackend, sqliteBackend, type Answer, type Backend } from '@tessera/test-kit';
 import type { TestServer } from '@tessera/test-kit/server';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, metricSample, runCli, startServer } from '../support/harness.js';
+import { call, runCli, startServer } from '../support/harness.js';
 import {
   documentedExportCommand,
   documentedRevokedSql,

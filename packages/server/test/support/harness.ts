@@ -26,9 +26,3 @@ export function rawCall(base: string, requestLine: string, headers: readonly (re
 
 /** The `name=value` pairs of Set-Cookie lines, the last of a name winning; a cleared cookie stays, with its empty value. */
 export const cookieJar = (setCookies: readonly string[]): Record<string, string> => jarOf(setCookies, {}, { keepCleared: true });
-
-/** The value of one sample line of a /metrics scrape, e.g. `tessera_logins_total{result="success"}`; undefined when absent. */
-export function metricSample(scrape: string, series: string): number | undefined {
-  const line = scrape.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
